@@ -1,0 +1,94 @@
+import { describe, expect, test } from "vitest";
+import { ConfigError, parseConfig } from "./env.server.ts";
+
+const PROD = {
+  APP_ENV: "production",
+  APP_URL: "https://billing.example.com",
+  SESSION_SECRET: "s".repeat(40),
+  STRIPE_SECRET_KEY: "sk_live_abcdefghijklmnop",
+};
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  test("no environment at all gives a working local demo", () => {
+    const config = parseConfig({});
+    expect(config.mode).toBe("development");
+    expect(config.appOrigin).toBe("http://localhost:3000");
+    expect(config.database).toEqual({ kind: "embedded", dataDir: "./data" });
+    expect(config.seedDemoData).toBe(true);
+    expect(config.billing.provider).toBe("stripe");
+    expect(config.billing.emulated).toBe(true);
+    expect(config.sessionSecrets).toHaveLength(1);
+  });
+
+  test("PORT moves the default app URL", () => {
+    expect(parseConfig({ PORT: "4100" }).appOrigin).toBe("http://localhost:4100");
+  });
+
+  test("a provider key outside production means the real provider, not the emulator", () => {
+    const config = parseConfig({ PAYMENT_PROVIDER: "polar", POLAR_ACCESS_TOKEN: "polar_oat_x" });
+    expect(config.billing.emulated).toBe(false);
+    expect(config.billing.polar).toEqual({ accessToken: "polar_oat_x", server: "sandbox" });
+  });
+
+  test("production needs APP_URL, SESSION_SECRET and the active provider's key, named one at a time", () => {
+    for (const name of ["APP_URL", "SESSION_SECRET", "STRIPE_SECRET_KEY"] as const) {
+      const env: Record<string, string> = { ...PROD };
+      delete env[name];
+      expect(errorOf(env)).toBe(`Invalid configuration: ${name} is required when APP_ENV=production.`);
+    }
+  });
+
+  test("production never seeds or emulates by itself", () => {
+    const config = parseConfig(PROD);
+    expect(config.seedDemoData).toBe(false);
+    expect(config.billing.emulated).toBe(false);
+    expect(config.billing.polar.server).toBe("production");
+  });
+
+  test("production emulates and seeds only when asked explicitly", () => {
+    const { STRIPE_SECRET_KEY: _unused, ...withoutKey } = PROD;
+    const config = parseConfig({ ...withoutKey, PAYMENT_EMULATOR: "1", SEED_DEMO_DATA: "1" });
+    expect(config.billing.emulated).toBe(true);
+    expect(config.seedDemoData).toBe(true);
+  });
+
+  test("NODE_ENV=production alone is not a deployment", () => {
+    expect(parseConfig({ NODE_ENV: "production" }).mode).toBe("development");
+  });
+
+  test.each([
+    ["PAYMENT_PROVIDER", "paypal", "PAYMENT_PROVIDER must be one of: stripe, polar, lemonsqueezy"],
+    ["APP_URL", "not a url", "APP_URL must be an http(s) URL"],
+    ["STRIPE_SECRET_KEY", "pk_live_publishable123", "STRIPE_SECRET_KEY must be a Stripe secret or restricted key"],
+    ["SESSION_SECRET", "short-secret-value", "SESSION_SECRET must be at least 32 characters long"],
+    ["DATABASE_URL", "mysql://root:hunter2@db/app", "DATABASE_URL must be a postgres:// or postgresql:// URL"],
+    ["BILLING_RETURN_ORIGINS", "https://ok.example.com,ftp://files.example.com", "BILLING_RETURN_ORIGINS"],
+    ["POLAR_SERVER", "staging", "POLAR_SERVER must be one of: sandbox, production"],
+    ["PORT", "eighty", "PORT is invalid"],
+  ])("a bad %s stops the start with one line naming it, never its value", (name, value, expected) => {
+    const message = errorOf({ [name]: value });
+    expect(message).toContain(expected);
+    expect(message).not.toContain(value);
+    expect(message.split("\n")).toHaveLength(1);
+  });
+
+  test("return origins are normalised to origins", () => {
+    const config = parseConfig({ BILLING_RETURN_ORIGINS: "https://docs.example.com/path, https://help.example.com" });
+    expect(config.billing.returnOrigins).toEqual(["https://docs.example.com", "https://help.example.com"]);
+  });
+
+  test("several session secrets allow rotation", () => {
+    const config = parseConfig({ SESSION_SECRET: `${"a".repeat(32)},${"b".repeat(32)}` });
+    expect(config.sessionSecrets).toEqual(["a".repeat(32), "b".repeat(32)]);
+  });
+});

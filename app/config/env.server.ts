@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
+
+/**
+ * Every setting the app reads, parsed once at start. Nothing else in the app
+ * touches `process.env`: it receives a `Config`.
+ *
+ * `APP_ENV=production` is the one switch for a deployment. NODE_ENV cannot be
+ * it: react-router-serve sets NODE_ENV=production whenever it is unset, so a
+ * demo started with `npm start` would look like a deployment.
+ */
+const DEV_SESSION_SECRET = "dev-only-session-secret-not-for-production";
+
+const emptyAsUndefined = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
+const flag = z.preprocess(
+  emptyAsUndefined,
+  z.enum(["0", "1", "true", "false"]).optional().transform((v) => v === "1" || v === "true"),
+);
+
+const originSchema = z.url({ protocol: /^https?$/ }).transform((value, ctx) => {
+  const url = new URL(value);
+  if (url.username || url.password) {
+    ctx.addIssue({ code: "custom", message: "must not contain credentials" });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+const envSchema = z.object({
+  APP_ENV: z.preprocess(emptyAsUndefined, z.enum(["development", "production", "test"]).default("development")),
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  APP_URL: z.preprocess(emptyAsUndefined, originSchema.optional()),
+  SESSION_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v) => v?.split(",").map((s) => s.trim()).filter(Boolean))
+      .refine((secrets) => !secrets || secrets.every((s) => s.length >= 32), "must be at least 32 characters long (each one, if several)"),
+  ),
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL").optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default("./data")),
+  SEED_DEMO_DATA: flag,
+  PAYMENT_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(PROVIDER_IDS).default("stripe")),
+  PAYMENT_EMULATOR: flag,
+  PAYMENT_EMULATOR_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(0)),
+  BILLING_RETURN_ORIGINS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v) => v?.split(",").map((s) => s.trim()).filter(Boolean) ?? [])
+      .pipe(z.array(originSchema)),
+  ),
+  STRIPE_SECRET_KEY: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret or restricted key (sk_… or rk_…)").optional(),
+  ),
+  STRIPE_PORTAL_CONFIGURATION_ID: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^bpc_/, "must be a portal configuration id (bpc_…)").optional(),
+  ),
+  POLAR_ACCESS_TOKEN: optionalString,
+  POLAR_SERVER: z.preprocess(emptyAsUndefined, z.enum(["sandbox", "production"]).optional()),
+  LEMONSQUEEZY_API_KEY: optionalString,
+});
+
+type Env = z.infer<typeof envSchema>;
+
+const PROVIDER_KEY: Record<ProviderId, keyof Env> = {
+  stripe: "STRIPE_SECRET_KEY",
+  polar: "POLAR_ACCESS_TOKEN",
+  lemonsqueezy: "LEMONSQUEEZY_API_KEY",
+};
+
+export type Config = {
+  mode: "development" | "production" | "test";
+  port: number;
+  /** This app's origin, e.g. `http://localhost:3000`. */
+  appOrigin: string;
+  sessionSecrets: string[];
+  database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string };
+  seedDemoData: boolean;
+  billing: {
+    provider: ProviderId;
+    /** The SDKs talk to the local emulator instead of the provider. */
+    emulated: boolean;
+    emulatorPort: number;
+    /** Origins besides `appOrigin` that a portal may send the user back to. */
+    returnOrigins: string[];
+    stripe: { secretKey?: string; portalConfigurationId?: string };
+    polar: { accessToken?: string; server: "sandbox" | "production" };
+    lemonsqueezy: { apiKey?: string };
+  };
+};
+
+/** A setting is missing or malformed: the message names it, never its value. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? "environment");
+    throw new ConfigError(`Invalid configuration: ${variable} ${describeIssue(issue)}.`);
+  }
+  const e = parsed.data;
+  const production = e.APP_ENV === "production";
+  const activeKey = PROVIDER_KEY[e.PAYMENT_PROVIDER];
+
+  if (production) {
+    for (const name of ["APP_URL", "SESSION_SECRET", ...(e.PAYMENT_EMULATOR ? [] : [activeKey])] as const) {
+      if (!e[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
+    }
+  }
+
+  return {
+    mode: e.APP_ENV,
+    port: e.PORT,
+    appOrigin: e.APP_URL ?? `http://localhost:${e.PORT}`,
+    sessionSecrets: e.SESSION_SECRET ?? [DEV_SESSION_SECRET],
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir: e.DATA_DIR },
+    // Demo users are for development and emulated demos; a deployment seeds only when told to.
+    seedDemoData: production ? e.SEED_DEMO_DATA : true,
+    billing: {
+      provider: e.PAYMENT_PROVIDER,
+      // Emulation never starts in production by itself.
+      emulated: e.PAYMENT_EMULATOR || (!production && !e[activeKey]),
+      emulatorPort: e.PAYMENT_EMULATOR_PORT,
+      returnOrigins: e.BILLING_RETURN_ORIGINS,
+      stripe: { secretKey: e.STRIPE_SECRET_KEY, portalConfigurationId: e.STRIPE_PORTAL_CONFIGURATION_ID },
+      polar: { accessToken: e.POLAR_ACCESS_TOKEN, server: e.POLAR_SERVER ?? (production ? "production" : "sandbox") },
+      lemonsqueezy: { apiKey: e.LEMONSQUEEZY_API_KEY },
+    },
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return "is invalid";
+  if (issue.code === "invalid_value") return `must be one of: ${issue.values.join(", ")}`;
+  if (issue.code === "invalid_format" && issue.format === "url") return "must be an http(s) URL";
+  if (issue.code === "invalid_type") return "is invalid";
+  // Messages come from this schema (never the value itself).
+  return issue.message.startsWith("must") ? issue.message : `is invalid (${issue.message})`;
+}

@@ -1,0 +1,36 @@
+import type { ProviderId } from "~/billing/providers/provider.ts";
+
+/** Password of every demo user (SPEC: Demo users). */
+export const DEMO_PASSWORD = "portal-demo-pass";
+
+export type DemoAccount = {
+  email: string;
+  name: string;
+  /** The customer at the provider, or null for a user who never subscribed. */
+  customer: { provider: ProviderId; providerCustomerId: string } | null;
+};
+
+/**
+ * Fixed ids, so that the seed (app/demo/seed.server.ts) and the provider
+ * emulator (emulator/) agree on who exists without talking to each other.
+ * Polar's ids are UUIDs and Lemon Squeezy's are numeric strings, as at the
+ * real providers.
+ */
+export const DEMO_ACCOUNTS = [
+  {
+    email: "stripe@demo.test",
+    name: "Stella Stripe",
+    customer: { provider: "stripe", providerCustomerId: "cus_DemoStripe0001" },
+  },
+  {
+    email: "polar@demo.test",
+    name: "Paul Polar",
+    customer: { provider: "polar", providerCustomerId: "5f0c2a1e-8d3b-4c7a-9e21-6b4d8f0a2c11" },
+  },
+  {
+    email: "lemon@demo.test",
+    name: "Lena Lemon",
+    customer: { provider: "lemonsqueezy", providerCustomerId: "424242" },
+  },
+  { email: "nobody@demo.test", name: "Nora Nobody", customer: null },
+] as const satisfies readonly DemoAccount[];
