@@ -22,7 +22,7 @@ export function resolveReturnUrl(candidate: string | undefined, policy: ReturnUr
   if (candidate === undefined) return new URL(DEFAULT_RETURN_PATH, policy.appOrigin).href;
   // Browsers strip tabs and newlines and turn `\` into `/` before resolving, so `/\evil.test` means `//evil.test`:
   // refuse anything a browser would read differently from what we checked.
-  if (candidate === "" || candidate.length > 2048 || /[\u0000-\u001f\u007f\\]/.test(candidate)) return null;
+  if (candidate === "" || candidate.length > 2048 || hasControlOrBackslash(candidate)) return null;
   if (candidate !== candidate.trim()) return null;
 
   const isPath = candidate.startsWith("/") && !candidate.startsWith("//");
@@ -37,4 +37,12 @@ export function resolveReturnUrl(candidate: string | undefined, policy: ReturnUr
   if (url.username || url.password) return null;
   const allowed = url.origin === policy.appOrigin || policy.allowedOrigins.includes(url.origin);
   return allowed ? url.href : null;
+}
+
+function hasControlOrBackslash(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f || code === 0x5c) return true;
+  }
+  return false;
 }

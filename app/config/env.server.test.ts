@@ -9,13 +9,14 @@ const PROD = {
 };
 
 function errorOf(env: Record<string, string>): string {
+  let thrown: unknown;
   try {
     parseConfig(env);
   } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
+    thrown = error;
   }
-  throw new Error("expected a ConfigError");
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return (thrown as Error).message;
 }
 
 describe("configuration", () => {

@@ -1,0 +1,104 @@
+import type { PortalFailure } from "./portal.server.ts";
+import { PROVIDER_NAMES, type ProviderFailureKind } from "./providers/provider.ts";
+
+/**
+ * Every way opening a portal can fail, as the two audiences see it: a JSON
+ * client (status, exact `error` string from the SPEC, stable `code`) and a
+ * person on the account page (a sentence with a next step).
+ */
+export type FailureAnswer = {
+  status: number;
+  error: string;
+  code: string;
+  message: string;
+  retryAfterSeconds?: number;
+};
+
+type Describe<K extends PortalFailure["kind"]> = (failure: Extract<PortalFailure, { kind: K }>) => FailureAnswer;
+
+const TRY_AGAIN = "Please try again in a few minutes. If it keeps happening, contact support.";
+
+const providerFailures = {
+  "not-configured": {
+    status: 503,
+    error: "Billing portal is not configured",
+    message: "The billing portal is not set up yet. Please contact support.",
+  },
+  auth: {
+    status: 503,
+    error: "Payment provider is not configured",
+    message: `Billing is temporarily unavailable. ${TRY_AGAIN}`,
+  },
+  "unknown-customer": {
+    status: 502,
+    error: "Payment provider does not know this customer",
+    message: "We could not find your billing account at our payment provider. Please contact support.",
+  },
+  "no-portal": {
+    status: 502,
+    error: "No customer portal is available for this customer",
+    message: "There is no subscription to manage yet. Once you subscribe, you can manage it here.",
+  },
+  "rate-limited": {
+    status: 503,
+    error: "Payment provider is busy",
+    message: "Our payment provider is busy right now. Please try again in a minute.",
+  },
+  timeout: {
+    status: 504,
+    error: "Payment provider timed out",
+    message: `Our payment provider did not answer in time. ${TRY_AGAIN}`,
+  },
+  unavailable: {
+    status: 502,
+    error: "Payment provider is unavailable",
+    message: `Our payment provider is not answering right now. ${TRY_AGAIN}`,
+  },
+  refused: {
+    status: 502,
+    error: "Payment provider refused the request",
+    message: `Our payment provider could not open the billing portal. ${TRY_AGAIN}`,
+  },
+} satisfies Record<ProviderFailureKind, Omit<FailureAnswer, "code">>;
+
+const describers: { [K in PortalFailure["kind"]]: Describe<K> } = {
+  unauthenticated: () => ({
+    status: 401,
+    error: "Unauthorized",
+    code: "unauthenticated",
+    message: "Please log in to manage billing.",
+  }),
+  "invalid-body": () => ({
+    status: 400,
+    error: "Invalid request body",
+    code: "invalid_body",
+    message: "That request could not be read. Please use the Manage billing button again.",
+  }),
+  "invalid-return-url": () => ({
+    status: 400,
+    error: "Invalid return URL",
+    code: "invalid_return_url",
+    message: "That return address is not allowed. Please use the Manage billing button on this page.",
+  }),
+  "no-customer": () => ({
+    status: 404,
+    error: "No customer found",
+    code: "no_customer",
+    message: "Billing is not set up for this account yet. Subscribe to a plan first, or contact support.",
+  }),
+  "provider-mismatch": ({ customerProvider, activeProvider }) => ({
+    status: 400,
+    error: `Customer provider (${customerProvider}) does not match active provider (${activeProvider})`,
+    code: "provider_mismatch",
+    message: `Your billing account is with ${PROVIDER_NAMES[customerProvider]}, but billing is now handled by ${PROVIDER_NAMES[activeProvider]}. Please contact support to move your subscription.`,
+  }),
+  "provider-failure": ({ reason, retryAfterSeconds }) => ({
+    ...providerFailures[reason],
+    code: `provider_${reason.replaceAll("-", "_")}`,
+    retryAfterSeconds,
+  }),
+};
+
+export function describeFailure(failure: PortalFailure): FailureAnswer {
+  return (describers[failure.kind] as Describe<typeof failure.kind>)(failure);
+}

@@ -1,0 +1,7 @@
+import type { Route } from "./+types/api.payments.portal";
+import { handlePortalRequest } from "~/services.server.ts";
+
+// The seed's JSON contract (`POST /api/payments/portal` → `{ url }`), for fetch-based clients.
+export const action = ({ request }: Route.ActionArgs) => handlePortalRequest(request, "json");
+
+export const loader = ({ request }: Route.LoaderArgs) => handlePortalRequest(request, "json");

@@ -1,0 +1,96 @@
+import { DEMO_PASSWORD } from "../app/demo/demo-accounts.ts";
+import { expect, signInThroughForm, test } from "./fixtures.ts";
+
+test("a new user signs up, sees their account, and logs out", async ({ page }) => {
+  const email = `new-${Date.now()}@example.test`;
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a-long-enough-password");
+  await page.getByRole("button", { name: /sign up|create account/i }).click();
+
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByRole("banner")).toContainText(email);
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
+});
+
+test("a demo user logs in with the documented password", async ({ page }) => {
+  await signInThroughForm(page, "stripe@demo.test");
+  await expect(page.getByTestId("account-email")).toHaveText("stripe@demo.test");
+});
+
+test("a wrong password shows one generic message and keeps the email", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("stripe@demo.test");
+  await page.getByLabel("Password").fill("not-the-password");
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname.startsWith("/login")),
+    page.getByRole("button", { name: /log in/i }).click(),
+  ]);
+  expect(response.status()).toBe(400);
+  await expect(page.getByRole("alert")).toHaveText("Invalid email or password.");
+  await expect(page.getByLabel("Email")).toHaveValue("stripe@demo.test");
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test("signing in from a protected page returns there", async ({ page }) => {
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
+  await page.getByLabel("Email").fill("polar@demo.test");
+  await page.getByLabel("Password").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: /log in/i }).click();
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test("a redirectTo off this app is ignored", async ({ page }) => {
+  await page.goto("/login?redirectTo=%2F%2Fevil.test%2Fphish");
+  await page.getByLabel("Email").fill("polar@demo.test");
+  await page.getByLabel("Password").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: /log in/i }).click();
+  await expect(page).toHaveURL(/^http:\/\/localhost:\d+\/account$/);
+});
+
+test("a copied session cookie stops working after logout", async ({ page, browser, baseURL }) => {
+  await signInThroughForm(page, "lemon@demo.test");
+  const copied = await page.context().cookies();
+  expect(copied.some((cookie) => cookie.name === "__session")).toBe(true);
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(`${baseURL}/`);
+
+  const thief = await browser.newContext({ baseURL });
+  await thief.addCookies(copied);
+  const stolen = await thief.newPage();
+  await stolen.goto("/account");
+  await expect(stolen).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
+  await thief.close();
+});
+
+test.describe("with JavaScript off", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("login, the account page and logout work as plain HTML forms", async ({ page }) => {
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
+    await page.getByLabel("Email").fill("lemon@demo.test");
+    await page.getByLabel("Password").fill(DEMO_PASSWORD);
+    await page.getByRole("button", { name: /log in/i }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId("account-email")).toHaveText("lemon@demo.test");
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+  });
+
+  test("a wrong password shows the generic message without JavaScript", async ({ page }) => {
+    await page.goto("/login");
+    await page.getByLabel("Email").fill("nobody@demo.test");
+    await page.getByLabel("Password").fill("wrong-password!");
+    await page.getByRole("button", { name: /log in/i }).click();
+    await expect(page.getByRole("alert")).toHaveText("Invalid email or password.");
+    await expect(page.getByLabel("Email")).toHaveValue("nobody@demo.test");
+  });
+});
