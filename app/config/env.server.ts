@@ -50,6 +50,7 @@ const envSchema = z.object({
   PAYMENT_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(PROVIDER_IDS).default("stripe")),
   PAYMENT_EMULATOR: flag,
   PAYMENT_EMULATOR_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(0)),
+  PAYMENT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60_000).default(10_000)),
   BILLING_RETURN_ORIGINS: z.preprocess(
     emptyAsUndefined,
     z
@@ -92,6 +93,8 @@ export type Config = {
     /** The SDKs talk to the local emulator instead of the provider. */
     emulated: boolean;
     emulatorPort: number;
+    /** How long one provider call may take before the user is told it timed out. */
+    timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
     returnOrigins: string[];
     stripe: { secretKey?: string; portalConfigurationId?: string };
@@ -135,6 +138,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       // Emulation never starts in production by itself.
       emulated: e.PAYMENT_EMULATOR || (!production && !e[activeKey]),
       emulatorPort: e.PAYMENT_EMULATOR_PORT,
+      timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
       stripe: { secretKey: e.STRIPE_SECRET_KEY, portalConfigurationId: e.STRIPE_PORTAL_CONFIGURATION_ID },
       polar: { accessToken: e.POLAR_ACCESS_TOKEN, server: e.POLAR_SERVER ?? (production ? "production" : "sandbox") },
