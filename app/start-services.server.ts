@@ -24,16 +24,13 @@ export async function startServices(config: Config, options: { database?: Databa
 
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
   let emulator: ProviderEmulator | null = null;
-  let stopRoutingLemonSqueezy = () => {};
   if (config.billing.emulated) {
     // Loaded only when asked for, so a deployment never even loads the emulator's code.
     const { startProviderEmulator } = await import("../emulator/provider-emulator.ts");
-    const { routeLemonSqueezyApiTo } = await import("../emulator/lemonsqueezy-routing.ts");
     emulator = await startProviderEmulator({
       port: config.billing.emulatorPort,
       appReturnUrl: new URL("/account", config.appOrigin).href,
     });
-    if (config.billing.provider === "lemonsqueezy") stopRoutingLemonSqueezy = routeLemonSqueezyApiTo(emulator.origin);
     logEvent("info", "billing.emulator.started", { origin: emulator.origin, provider: config.billing.provider });
   }
 
@@ -54,7 +51,6 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
-    stopRoutingLemonSqueezy();
     await emulator?.close();
     await database.close();
   }

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEMO_ACCOUNTS } from "~/demo/demo-accounts.ts";
+import {
+  credentialFingerprint,
+  EMULATOR_ONLY_CUSTOMER_IDS,
+  startProviderEmulator,
+  type ProviderEmulator,
+} from "../../../emulator/provider-emulator.ts";
+import { ProviderError, type BillingProvider } from "./provider.ts";
+import { createStripeProvider } from "./stripe.server.ts";
+
+const SECRET_KEY = "sk_test_adapterSecret4242";
+const CUSTOMER = DEMO_ACCOUNTS[0].customer.providerCustomerId;
+const RETURN_URL = "http://app.test/account?tab=billing";
+
+let emulator: ProviderEmulator;
+let stripe: BillingProvider;
+
+beforeAll(async () => {
+  emulator = await startProviderEmulator({ appReturnUrl: "http://app.test/account" });
+  stripe = createStripeProvider({ secretKey: SECRET_KEY, timeoutMs: 400, emulatorOrigin: emulator.origin });
+});
+afterAll(() => emulator.close());
+beforeEach(() => emulator.reset());
+
+function openPortal(provider = stripe, customerId: string = CUSTOMER) {
+  return provider.createPortal({ providerCustomerId: customerId }, { returnUrl: RETURN_URL });
+}
+
+/** Runs a call that must fail and checks that the failure carries nothing of Stripe's own text, the key or the customer. */
+async function failure(call: Promise<unknown>): Promise<ProviderError> {
+  const error = await call.then(
+    () => expect.fail("expected a ProviderError"),
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ProviderError);
+  const { message, detail } = error as ProviderError;
+  for (const text of [message, detail]) {
+    expect(text).not.toContain(SECRET_KEY);
+    expect(text).not.toContain(CUSTOMER);
+    expect(text).not.toMatch(/No such|Invalid API Key|configuration has not been created|Something went wrong|Request rate/);
+  }
+  return error as ProviderError;
+}
+
+describe("Stripe adapter", () => {
+  it("creates a billing portal session with the key, API version and form fields Stripe expects", async () => {
+    const { url } = await openPortal();
+
+    expect(new URL(url).origin).toBe(emulator.origin);
+    expect(url).toMatch(/\/portal\/stripe\/p\/session\/test_/);
+    const [request] = emulator.requests("stripe");
+    expect(request).toMatchObject({ method: "POST", path: "/v1/billing_portal/sessions" });
+    expect(request!.auth).toEqual({ scheme: "Bearer", fingerprint: credentialFingerprint(SECRET_KEY) });
+    expect(request!.headers["stripe-version"]).toMatch(/^\d{4}-\d{2}-\d{2}\.\w+$/);
+    expect(request!.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    expect(request!.body).toEqual({ customer: CUSTOMER, return_url: RETURN_URL });
+  });
+
+  it("sends the configured portal configuration", async () => {
+    const configured = createStripeProvider({
+      secretKey: SECRET_KEY,
+      portalConfigurationId: "bpc_Custom123",
+      timeoutMs: 400,
+      emulatorOrigin: emulator.origin,
+    });
+    await openPortal(configured);
+    expect(emulator.requests("stripe")[0]!.body).toEqual({
+      customer: CUSTOMER,
+      return_url: RETURN_URL,
+      configuration: "bpc_Custom123",
+    });
+  });
+
+  it("reports a customer Stripe does not know", async () => {
+    expect((await failure(openPortal(stripe, "cus_Unknown999"))).kind).toBe("unknown-customer");
+  });
+
+  it("reports an account without a default portal configuration as not configured", async () => {
+    const error = await failure(openPortal(stripe, EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration));
+    expect(error.kind).toBe("not-configured");
+  });
+
+  it("reports an unknown portal configuration id as not configured", async () => {
+    const misconfigured = createStripeProvider({
+      secretKey: SECRET_KEY,
+      portalConfigurationId: "not-a-configuration",
+      timeoutMs: 400,
+      emulatorOrigin: emulator.origin,
+    });
+    expect((await failure(openPortal(misconfigured))).kind).toBe("not-configured");
+  });
+
+  it("reports a refused API key", async () => {
+    const wrongKey = createStripeProvider({ secretKey: "pk_test_notASecretKey", timeoutMs: 400, emulatorOrigin: emulator.origin });
+    const error = await failure(openPortal(wrongKey));
+    expect(error.kind).toBe("auth");
+    expect(error.message).not.toContain("pk_test_notASecretKey");
+  });
+
+  it("reports a rate limit with its Retry-After, without retrying", async () => {
+    emulator.failNext("stripe", { retryAfterSeconds: 7 });
+    const error = await failure(openPortal());
+    expect(error).toMatchObject({ kind: "rate-limited", retryAfterSeconds: 7 });
+    expect(emulator.requests("stripe")).toHaveLength(1);
+  });
+
+  it("retries one server error with the same idempotency key, then succeeds", async () => {
+    emulator.failNext("stripe", { status: 500 });
+    await expect(openPortal()).resolves.toHaveProperty("url");
+    const [first, second] = emulator.requests("stripe");
+    expect(second).toBeDefined();
+    expect(second!.headers["idempotency-key"]).toBe(first!.headers["idempotency-key"]);
+  });
+
+  it("reports repeated server errors as unavailable after one retry", async () => {
+    emulator.failNext("stripe", { status: 500, times: 2 });
+    expect((await failure(openPortal())).kind).toBe("unavailable");
+    expect(emulator.requests("stripe")).toHaveLength(2);
+  });
+
+  it("reports a malformed answer as unavailable", async () => {
+    emulator.failNext("stripe", { malformed: true });
+    expect((await failure(openPortal())).kind).toBe("unavailable");
+  });
+
+  it("reports a provider that does not answer in time as a timeout", async () => {
+    emulator.failNext("stripe", { delayMs: 2000, times: 2 });
+    expect((await failure(openPortal())).kind).toBe("timeout");
+  });
+
+  it("reports an unreachable API as unavailable", async () => {
+    const closed = await startProviderEmulator({ appReturnUrl: "http://app.test/account" });
+    await closed.close();
+    const unreachable = createStripeProvider({ secretKey: SECRET_KEY, timeoutMs: 400, emulatorOrigin: closed.origin });
+    expect((await failure(openPortal(unreachable))).kind).toBe("unavailable");
+  });
+});
