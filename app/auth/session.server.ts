@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import { createCookie } from "react-router";
+import type { PrismaClient } from "~/db/generated/client.ts";
+
+export const SESSION_COOKIE_NAME = "__session";
+export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
+
+const COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE_NAME}=`);
+
+export type SessionUser = { id: string; email: string };
+
+/** What the request's cookie says: no cookie, a live session, or a cookie that no longer signs anyone in. */
+export type SessionLookup =
+  | { status: "none" }
+  | { status: "active"; sessionId: string; user: SessionUser }
+  | { status: "invalid" };
+
+export type SessionStore = {
+  /** Creates a server-side session for the user and returns the `Set-Cookie` value carrying its id. */
+  create(userId: string): Promise<string>;
+  /** Reads the session the request's cookie points at; expired rows are deleted on the way. */
+  read(request: Request): Promise<SessionLookup>;
+  /** Deletes the request's server-side session (if any) and returns a `Set-Cookie` value clearing the cookie. */
+  destroy(request: Request): Promise<string>;
+  /** A `Set-Cookie` value that removes the cookie from the browser. */
+  clearCookie(): Promise<string>;
+};
+
+export type SessionStoreOptions = {
+  prisma: PrismaClient;
+  /** Newest first: the first signs new cookies, all of them are accepted (secret rotation). */
+  secrets: string[];
+  /** Secure cookies when the app is served over https. */
+  secure: boolean;
+  now?: () => Date;
+};
+
+/**
+ * Server-side sessions: the signed cookie holds only an opaque random id; the Session row holds
+ * the user and the expiry, so deleting the row signs a copied cookie out.
+ */
+export function createSessionStore({
+  prisma,
+  secrets,
+  secure,
+  now = () => new Date(),
+}: SessionStoreOptions): SessionStore {
+  if (secrets.length === 0 || secrets.some((secret) => secret.length === 0)) {
+    throw new Error("Session cookies need at least one non-empty secret (SESSION_SECRET).");
+  }
+  const cookie = createCookie(SESSION_COOKIE_NAME, {
+    secrets,
+    httpOnly: true,
+    sameSite: "lax",
+    path: "/",
+    secure,
+  });
+
+  async function readSessionId(request: Request): Promise<string | null | undefined> {
+    const header = request.headers.get("Cookie");
+    if (!header) return undefined;
+    // `parse` answers null for a missing cookie and for a bad signature alike: tell them apart.
+    const value: unknown = await cookie.parse(header);
+    if (value === null) return COOKIE_PRESENT.test(header) ? null : undefined;
+    return typeof value === "string" && value.length > 0 ? value : null;
+  }
+
+  async function clearCookie(): Promise<string> {
+    return cookie.serialize("", { maxAge: 0, expires: new Date(0) });
+  }
+
+  return {
+    async create(userId) {
+      const expirationDate = new Date(now().getTime() + SESSION_MAX_AGE_MS);
+      // 256 random bits rather than Prisma's cuid, which is partly time and counter.
+      const session = await prisma.session.create({
+        data: { id: randomBytes(32).toString("base64url"), userId, expirationDate },
+        select: { id: true },
+      });
+      return cookie.serialize(session.id, { expires: expirationDate });
+    },
+
+    async read(request) {
+      const sessionId = await readSessionId(request);
+      if (sessionId === undefined) return { status: "none" };
+      if (sessionId === null) return { status: "invalid" };
+      const session = await prisma.session.findUnique({
+        where: { id: sessionId },
+        select: { id: true, expirationDate: true, user: { select: { id: true, email: true } } },
+      });
+      if (!session) return { status: "invalid" };
+      if (session.expirationDate.getTime() <= now().getTime()) {
+        await prisma.session.deleteMany({ where: { id: session.id } });
+        return { status: "invalid" };
+      }
+      return { status: "active", sessionId: session.id, user: session.user };
+    },
+
+    async destroy(request) {
+      const sessionId = await readSessionId(request);
+      if (sessionId) await prisma.session.deleteMany({ where: { id: sessionId } });
+      return clearCookie();
+    },
+
+    clearCookie,
+  };
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createTestDatabase } from "../../../tests/database.ts";
+import { createAuth, type Auth } from "~/auth/auth.server.ts";
+import { hashPassword } from "~/auth/password.server.ts";
+import type { PrismaClient } from "~/db/generated/client.ts";
+import * as login from "./login.tsx";
+import * as logout from "./logout.tsx";
+import * as signup from "./signup.tsx";
+
+// The routes get `auth` from the composition root; here it is one built by createAuth on a test database.
+const services = vi.hoisted(() => ({ auth: undefined as unknown as Auth }));
+vi.mock("~/services.server.ts", () => services);
+
+const PASSWORD = "portal-demo-pass";
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let prisma: PrismaClient;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  prisma = database.prisma;
+  services.auth = createAuth({ prisma, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
+  await prisma.user.create({
+    data: { email: "stripe@demo.test", password: { create: { hash: await hashPassword(PASSWORD) } } },
+  });
+});
+afterAll(() => database?.close());
+beforeEach(() => prisma.session.deleteMany());
+
+function post(path: string, fields: Record<string, string>, cookie?: string): Request {
+  return new Request(`http://localhost${path}`, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+    headers: cookie ? { Cookie: cookie } : {},
+  });
+}
+
+function get(path: string, cookie?: string): Request {
+  return new Request(`http://localhost${path}`, { headers: cookie ? { Cookie: cookie } : {} });
+}
+
+/** What React Router passes a loader or action, as far as these routes look. */
+function args<T>(request: Request): T {
+  return { request, params: {}, context: {} } as T;
+}
+
+/** A route's answer: a Response (redirect) or `data()`'s { data, init }. */
+async function settle(run: () => Promise<unknown>): Promise<{ status: number; headers: Headers; data?: unknown }> {
+  const outcome = await run().catch((thrown: unknown) => thrown);
+  if (outcome instanceof Response) return { status: outcome.status, headers: outcome.headers };
+  const { data, init } = outcome as { data: unknown; init?: ResponseInit };
+  return { status: init?.status ?? 200, headers: new Headers(init?.headers), data };
+}
+
+async function signedInCookie(): Promise<string> {
+  const { headers } = await settle(() => login.action(args(post("/login", { email: "stripe@demo.test", password: PASSWORD }))));
+  return headers.get("Set-Cookie")!.split(";")[0]!;
+}
+
+describe("POST /login", () => {
+  it("redirects to redirectTo with the session cookie", async () => {
+    const response = await settle(() =>
+      login.action(args(post("/login", { email: "stripe@demo.test", password: PASSWORD, redirectTo: "/account?tab=billing" }))),
+    );
+    expect(response.status).toBe(302);
+    expect(response.headers.get("Location")).toBe("/account?tab=billing");
+    expect(response.headers.get("Set-Cookie")).toMatch(/^__session=[^;]+;/);
+  });
+
+  it("goes to /account when redirectTo is missing or leads off this app", async () => {
+    const locations: Record<string, string | null> = {};
+    for (const redirectTo of ["", "//evil.test/phish", "https://evil.test", "/\\evil.test"]) {
+      const fields = { email: "stripe@demo.test", password: PASSWORD, ...(redirectTo ? { redirectTo } : {}) };
+      locations[redirectTo] = (await settle(() => login.action(args(post("/login", fields))))).headers.get("Location");
+    }
+    expect(locations).toEqual({ "": "/account", "//evil.test/phish": "/account", "https://evil.test": "/account", "/\\evil.test": "/account" });
+  });
+
+  it("answers wrong credentials with 400, the generic message and the email, and no cookie", async () => {
+    for (const email of ["stripe@demo.test", "nobody@demo.test"]) {
+      const response = await settle(() => login.action(args(post("/login", { email, password: "wrong-password!" }))));
+      expect(response.status).toBe(400);
+      expect(response.data).toEqual({ error: "Invalid email or password.", email });
+      expect(response.headers.get("Set-Cookie")).toBeNull();
+    }
+  });
+});
+
+describe("GET /login", () => {
+  it("keeps a safe redirectTo for the form's hidden field and drops a hostile one", async () => {
+    expect(await login.loader(args(get("/login?redirectTo=%2Faccount")))).toEqual({ redirectTo: "/account" });
+    expect(await login.loader(args(get("/login?redirectTo=%2F%2Fevil.test")))).toEqual({ redirectTo: "" });
+  });
+
+  it("sends someone already signed in to their account", async () => {
+    expect((await settle(() => login.loader(args(get("/login"))))).status).toBe(200);
+    const signedIn = await settle(async () => login.loader(args(get("/login", await signedInCookie()))));
+    expect(signedIn.headers.get("Location")).toBe("/account");
+  });
+});
+
+describe("POST /signup", () => {
+  it("creates the account and redirects to /account with the session cookie", async () => {
+    const response = await settle(() =>
+      signup.action(args(post("/signup", { email: "new@example.test", password: "a-long-enough-password" }))),
+    );
+    expect(response.status).toBe(302);
+    expect(response.headers.get("Location")).toBe("/account");
+    const cookie = response.headers.get("Set-Cookie")!.split(";")[0]!;
+    expect(await services.auth.getUser(get("/account", cookie))).toMatchObject({ email: "new@example.test" });
+  });
+
+  it("answers invalid fields with 400 and one error per field", async () => {
+    const response = await settle(() => signup.action(args(post("/signup", { email: "stripe@demo.test", password: "a-long-enough-password" }))));
+    expect(response.status).toBe(400);
+    expect(response.data).toEqual({
+      email: "stripe@demo.test",
+      fieldErrors: { email: ["An account with this email already exists."] },
+    });
+    const invalid = await settle(() => signup.action(args(post("/signup", { email: "x", password: "short" }))));
+    expect(invalid.status).toBe(400);
+    expect(invalid.data).toMatchObject({ fieldErrors: { email: [expect.any(String)], password: [expect.any(String)] } });
+  });
+});
+
+describe("/logout", () => {
+  it("POST ends the session, clears the cookie and goes home", async () => {
+    const cookie = await signedInCookie();
+    const response = await settle(() => logout.action(args(post("/logout", {}, cookie))));
+    expect(response.status).toBe(302);
+    expect(response.headers.get("Location")).toBe("/");
+    expect(response.headers.get("Set-Cookie")).toMatch(/^__session=;.*Max-Age=0/i);
+    expect(await services.auth.getUser(get("/account", cookie))).toBeNull();
+  });
+
+  it("GET changes nothing and goes home", async () => {
+    const cookie = await signedInCookie();
+    const response = await settle(() => logout.loader());
+    expect(response.headers.get("Location")).toBe("/");
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(await services.auth.getUser(get("/account", cookie))).not.toBeNull();
+  });
+});

@@ -1,0 +1,70 @@
+import { Form, Link, data, redirect, useNavigation } from "react-router";
+import type { Route } from "./+types/login";
+import { safeRedirectPath } from "~/auth/redirect-to.ts";
+import { auth } from "~/services.server.ts";
+
+export const meta: Route.MetaFunction = () => [{ title: "Log in · PortalStack" }];
+
+export async function loader({ request }: Route.LoaderArgs) {
+  await auth.requireAnonymous(request);
+  const redirectTo = new URL(request.url).searchParams.get("redirectTo");
+  return { redirectTo: safeRedirectPath(redirectTo, "") };
+}
+
+export async function action({ request }: Route.ActionArgs) {
+  // FormStrategy reads the body itself; the route reads a copy for `redirectTo`.
+  const form = await request.clone().formData();
+  const redirectTo = safeRedirectPath(form.get("redirectTo"));
+  const result = await auth.login(request);
+  if (!result.ok) return data({ error: result.error, email: result.email }, { status: 400 });
+  return redirect(redirectTo, { headers: result.headers });
+}
+
+export default function Login({ loaderData, actionData }: Route.ComponentProps) {
+  const navigation = useNavigation();
+  const pending = navigation.state !== "idle" && navigation.formMethod === "POST";
+  const error = actionData?.error;
+
+  return (
+    <main className="page narrow">
+      <h1>Log in</h1>
+      {error ? (
+        <p role="alert" className="alert alert-error" id="login-error">
+          {error}
+        </p>
+      ) : null}
+      <Form method="post" className="stack">
+        {loaderData.redirectTo ? <input type="hidden" name="redirectTo" value={loaderData.redirectTo} /> : null}
+        <label className="field">
+          <span>Email</span>
+          <input
+            name="email"
+            type="email"
+            autoComplete="email"
+            required
+            defaultValue={actionData?.email}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? "login-error" : undefined}
+          />
+        </label>
+        <label className="field">
+          <span>Password</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? "login-error" : undefined}
+          />
+        </label>
+        <button type="submit" className="button primary" disabled={pending}>
+          {pending ? "Logging in…" : "Log in"}
+        </button>
+      </Form>
+      <p>
+        New here? <Link to="/signup">Create an account</Link>
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,79 @@
+import { Form, Link, data, redirect, useNavigation } from "react-router";
+import type { Route } from "./+types/signup";
+import { PASSWORD_MIN_LENGTH } from "~/auth/credentials.ts";
+import { auth } from "~/services.server.ts";
+
+export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
+
+export async function loader({ request }: Route.LoaderArgs) {
+  await auth.requireAnonymous(request);
+  // The rule comes from the server's schema, so zod stays out of the browser bundle.
+  return { passwordMinLength: PASSWORD_MIN_LENGTH };
+}
+
+export async function action({ request }: Route.ActionArgs) {
+  const result = await auth.signup(request);
+  if (!result.ok) return data({ fieldErrors: result.fieldErrors, email: result.email }, { status: 400 });
+  return redirect("/account", { headers: result.headers });
+}
+
+export default function Signup({ loaderData, actionData }: Route.ComponentProps) {
+  const navigation = useNavigation();
+  const pending = navigation.state !== "idle" && navigation.formMethod === "POST";
+  const emailError = actionData?.fieldErrors.email?.[0];
+  const passwordError = actionData?.fieldErrors.password?.[0];
+
+  return (
+    <main className="page narrow">
+      <h1>Create an account</h1>
+      <Form method="post" className="stack">
+        {/* A div, not a wrapping label: the error and hint stay out of the field's accessible name. */}
+        <div className="field">
+          <label htmlFor="signup-email">Email</label>
+          <input
+            id="signup-email"
+            name="email"
+            type="email"
+            autoComplete="email"
+            required
+            defaultValue={actionData?.email}
+            aria-invalid={emailError ? true : undefined}
+            aria-describedby={emailError ? "signup-email-error" : undefined}
+          />
+          {emailError ? (
+            <p className="field-error" id="signup-email-error">
+              {emailError}
+            </p>
+          ) : null}
+        </div>
+        <div className="field">
+          <label htmlFor="signup-password">Password</label>
+          <input
+            id="signup-password"
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            required
+            aria-invalid={passwordError ? true : undefined}
+            aria-describedby={passwordError ? "signup-password-error" : "signup-password-hint"}
+          />
+          {passwordError ? (
+            <p className="field-error" id="signup-password-error">
+              {passwordError}
+            </p>
+          ) : (
+            <small id="signup-password-hint" className="muted">
+              At least {loaderData.passwordMinLength} characters.
+            </small>
+          )}
+        </div>
+        <button type="submit" className="button primary" disabled={pending}>
+          {pending ? "Creating your account…" : "Create account"}
+        </button>
+      </Form>
+      <p>
+        Already have an account? <Link to="/login">Log in</Link>
+      </p>
+    </main>
+  );
+}
