@@ -43,7 +43,7 @@ export default defineConfig({
     },
     reuseExistingServer: false,
     timeout: 120_000,
-    stdout: "pipe" as const,
+    stdout: "ignore" as const,
   })),
   projects: E2E_APPS.map((app) => ({
     name: app.provider,

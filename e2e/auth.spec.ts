@@ -82,7 +82,9 @@ test.describe("with JavaScript off", () => {
     await expect(page.getByTestId("account-email")).toHaveText("lemon@demo.test");
 
     await page.getByRole("button", { name: "Log out" }).click();
-    await expect(page.getByRole("link", { name: "Log in" })).toBeVisible();
+    await expect(page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Log in" })).toBeVisible();
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
   });
 
   test("a wrong password shows the generic message without JavaScript", async ({ page }) => {
