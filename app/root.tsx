@@ -1,8 +1,19 @@
-import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse } from "react-router";
+import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse } from "react-router";
 import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
+import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import "./app.css";
+
+// Every form and API on this app refuses cross-site writes (login CSRF, forced logout, portal opening).
+export const middleware: Route.MiddlewareFunction[] = [
+  ({ request }, next) => {
+    if (isCrossSiteWrite(request, services.config.appOrigin)) {
+      throw data({ error: "Forbidden" }, { status: 403 });
+    }
+    return next();
+  },
+];
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await auth.getUser(request);
@@ -72,15 +83,17 @@ export default function App({ loaderData }: Route.ComponentProps) {
 }
 
 export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
-  const notFound = isRouteErrorResponse(error) && error.status === 404;
+  const status = isRouteErrorResponse(error) ? error.status : 500;
+  const [title, text] =
+    status === 404
+      ? ["Page not found", "There is nothing at this address."]
+      : status === 403
+        ? ["Request refused", "This request came from another site, so we did not act on it."]
+        : ["Something went wrong", "We could not finish that request. Please try again in a moment."];
   return (
     <main className="page narrow">
-      <h1>{notFound ? "Page not found" : "Something went wrong"}</h1>
-      <p>
-        {notFound
-          ? "There is nothing at this address."
-          : "We could not finish that request. Please try again in a moment."}
-      </p>
+      <h1>{title}</h1>
+      <p>{text}</p>
       <p>
         <a href="/">Back to the home page</a>
       </p>

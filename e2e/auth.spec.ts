@@ -96,3 +96,27 @@ test.describe("with JavaScript off", () => {
     await expect(page.getByLabel("Email")).toHaveValue("nobody@demo.test");
   });
 });
+
+test("a form on another site cannot post to this app", async ({ page, baseURL }) => {
+  await signInThroughForm(page, "stripe@demo.test");
+  // Resource routes answer 403 from our middleware (SPEC). For routes with a page, React Router
+  // itself refuses a foreign Origin with 400 before any middleware runs; either way nothing happens.
+  for (const [action, status] of [
+    ["/logout", 403],
+    ["/billing/portal", 403],
+    ["/login", 400],
+  ] as const) {
+    await page.route("http://evil.test/", (route) =>
+      route.fulfill({
+        contentType: "text/html",
+        body: `<form method="post" action="${baseURL}${action}"><input name="email" value="x@evil.test"><button>Go</button></form>`,
+      }),
+    );
+    await page.goto("http://evil.test/");
+    const [response] = await Promise.all([page.waitForResponse(`${baseURL}${action}`), page.getByRole("button").click()]);
+    expect(response.status()).toBe(status);
+  }
+  // Still signed in: the cross-site logout did nothing.
+  await page.goto("/account");
+  await expect(page.getByTestId("account-email")).toHaveText("stripe@demo.test");
+});

@@ -1,4 +1,5 @@
 import { redirect } from "react-router";
+import { isCrossSiteRequest } from "~/http/cross-site.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { describeFailure } from "./portal-failures.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
@@ -31,7 +32,7 @@ export function createPortalEndpoint(deps: {
       return json({ error: "Method Not Allowed" }, 405, { Allow: "POST" });
     }
     // Cross-site requests are refused before any work (a form on another site cannot open our portal).
-    if (isCrossSite(request, appOrigin)) return json({ error: "Forbidden" }, 403);
+    if (isCrossSiteRequest(request, appOrigin)) return json({ error: "Forbidden" }, 403);
 
     const wantsJson = door === "json" || isJsonRequest(request);
     try {
@@ -86,14 +87,6 @@ export function isJsonRequest(request: Request): boolean {
     .toSorted((a, b) => b.q - a.q || a.index - b.index);
   const first = ranked.find((entry) => ["application/json", "text/html", "application/xhtml+xml"].includes(entry.type));
   return first?.type === "application/json";
-}
-
-/** A browser tells us where a POST comes from; anything but this app is refused. */
-export function isCrossSite(request: Request, appOrigin: string): boolean {
-  const origin = request.headers.get("Origin");
-  if (origin !== null && origin !== appOrigin) return true;
-  const site = request.headers.get("Sec-Fetch-Site");
-  return site !== null && site !== "same-origin" && site !== "none";
 }
 
 type Body = { type: "json" | "form" | "other"; value: unknown };
