@@ -102,15 +102,15 @@ describe.each(PROVIDER_IDS)("billing portal with %s active", (provider) => {
       expect(location.origin).not.toBe(APP);
 
       const [call] = services.emulator!.requests(provider);
-      const account = DEMO_ACCOUNTS.find((a) => a.customer?.provider === provider)!;
-      if (provider === "lemonsqueezy") {
-        // Lemon Squeezy's API takes no return URL: the request names the customer only.
-        expect(call!.path).toBe(`/v1/customers/${account.customer!.providerCustomerId}`);
-      } else {
-        // The return URL reaches the provider as an absolute URL on this app.
-        expect(JSON.stringify(call!.body)).toContain(`${APP}/account?tab=billing`);
-        expect(JSON.stringify(call!.body)).toContain(account.customer!.providerCustomerId);
-      }
+      const { customer } = DEMO_ACCOUNTS.find((a) => a.customer?.provider === provider)!;
+      // Lemon Squeezy's API takes no return URL: the request names the customer only. The others
+      // receive the return URL as an absolute URL on this app.
+      const expected =
+        provider === "lemonsqueezy"
+          ? [`/v1/customers/${customer!.providerCustomerId}`]
+          : [customer!.providerCustomerId, `${APP}/account?tab=billing`];
+      const wire = JSON.stringify({ path: call!.path, body: call!.body });
+      for (const part of expected) expect(wire).toContain(part);
     });
 
     test("a JSON client gets 200 {url} on both paths, and the portal page names the customer", async () => {
@@ -315,7 +315,7 @@ describe.each(PROVIDER_IDS)("billing portal with %s active", (provider) => {
     const json = await handle(jsonPost(cookie), "json");
     expect(json.status).toBe(500);
     expect(await json.json()).toEqual({ error: "Internal Server Error" });
-    await expect(handle(formPost(cookie))).rejects.toThrow();
+    await expect(handle(formPost(cookie))).rejects.toThrow("boom at db");
     expect(logged.mock.calls.flat().join("\n")).not.toContain("boom");
     failing.mockRestore();
     logged.mockRestore();
