@@ -1,0 +1,68 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { openDatabase } from "~/db/database.server.ts";
+import { EmbeddedDatabaseLockedError, LOCK_FILE_NAME } from "~/db/embedded-lock.server.ts";
+import { FailedMigrationError } from "~/db/migrations.server.ts";
+import { createTestDatabase, emptyEmbeddedDataDir } from "../../tests/database.ts";
+
+const folders: string[] = [];
+function newFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), prefix));
+  folders.push(folder);
+  return folder;
+}
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+describe("embedded database in a data folder", () => {
+  test("keeps its data across restarts and migrates only once", async () => {
+    const dataDir = path.join(newFolder("embedded-db-"), "data");
+    const first = await openDatabase({ kind: "embedded", dataDir, initialData: await emptyEmbeddedDataDir() });
+    expect(first.appliedMigrations.length).toBeGreaterThan(0);
+    await first.prisma.user.create({ data: { email: "kept@example.test" } });
+
+    // Opened while the first is open, even from this process: refused before touching the files.
+    await expect(openDatabase({ kind: "embedded", dataDir })).rejects.toBeInstanceOf(EmbeddedDatabaseLockedError);
+
+    await first.close();
+    expect(existsSync(path.join(dataDir, LOCK_FILE_NAME))).toBe(false);
+
+    const reopened = await openDatabase({ kind: "embedded", dataDir });
+    try {
+      expect(reopened.appliedMigrations).toEqual([]);
+      expect(await reopened.prisma.user.findMany({ select: { email: true } })).toEqual([{ email: "kept@example.test" }]);
+    } finally {
+      await reopened.close();
+    }
+  }, 30_000);
+
+  test("a start stopped by a failed migration releases the folder", async () => {
+    const dataDir = path.join(newFolder("embedded-db-"), "data");
+    const migrationsDir = newFolder("migrations-");
+    cpSync(path.resolve("prisma/migrations"), migrationsDir, { recursive: true });
+    mkdirSync(path.join(migrationsDir, "29990101000000_broken"));
+    writeFileSync(path.join(migrationsDir, "29990101000000_broken", "migration.sql"), "SELECT * FROM nowhere;");
+
+    await expect(
+      openDatabase({ kind: "embedded", dataDir, initialData: await emptyEmbeddedDataDir() }, { migrationsDir }),
+    ).rejects.toBeInstanceOf(FailedMigrationError);
+    expect(existsSync(path.join(dataDir, LOCK_FILE_NAME))).toBe(false);
+  }, 30_000);
+});
+
+describe("test databases", () => {
+  test("each one is migrated, empty, and apart from the others", async () => {
+    const [a, b] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    try {
+      await a.prisma.user.create({ data: { email: "only-in-a@example.test" } });
+      expect(await a.prisma.user.count()).toBe(1);
+      expect(await b.prisma.user.count()).toBe(0);
+      expect(await b.prisma.customer.count()).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+});
