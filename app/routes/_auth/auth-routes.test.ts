@@ -8,7 +8,10 @@ import * as logout from "./logout.tsx";
 import * as signup from "./signup.tsx";
 
 // The routes get `auth` from the composition root; here it is one built by createAuth on a test database.
-const services = vi.hoisted(() => ({ auth: undefined as unknown as Auth }));
+const services = vi.hoisted(() => ({
+  auth: undefined as unknown as Auth,
+  services: { config: { seedDemoData: true } },
+}));
 vi.mock("~/services.server.ts", () => services);
 
 const PASSWORD = "portal-demo-pass";
@@ -87,8 +90,15 @@ describe("POST /login", () => {
 
 describe("GET /login", () => {
   it("keeps a safe redirectTo for the form's hidden field and drops a hostile one", async () => {
-    expect(await login.loader(args(get("/login?redirectTo=%2Faccount")))).toEqual({ redirectTo: "/account" });
-    expect(await login.loader(args(get("/login?redirectTo=%2F%2Fevil.test")))).toEqual({ redirectTo: "" });
+    expect(await login.loader(args(get("/login?redirectTo=%2Faccount")))).toMatchObject({ redirectTo: "/account" });
+    expect(await login.loader(args(get("/login?redirectTo=%2F%2Fevil.test")))).toMatchObject({ redirectTo: "" });
+  });
+
+  it("lists the demo users where they exist, so a visitor can try the app", async () => {
+    expect(await login.loader(args(get("/login")))).toMatchObject({ demoEmails: expect.arrayContaining(["stripe@demo.test"]) });
+    services.services.config.seedDemoData = false;
+    expect(await login.loader(args(get("/login")))).toMatchObject({ demoEmails: null });
+    services.services.config.seedDemoData = true;
   });
 
   it("sends someone already signed in to their account", async () => {

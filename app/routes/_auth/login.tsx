@@ -1,14 +1,19 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
 import { safeRedirectPath } from "~/auth/redirect-to.ts";
-import { auth } from "~/services.server.ts";
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
+import { auth, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Log in · PortalStack" }];
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
   const redirectTo = new URL(request.url).searchParams.get("redirectTo");
-  return { redirectTo: safeRedirectPath(redirectTo, "") };
+  return {
+    redirectTo: safeRedirectPath(redirectTo, ""),
+    // Only where the demo users exist: development, emulated demos, or SEED_DEMO_DATA=1.
+    demoEmails: services.config.seedDemoData ? DEMO_ACCOUNTS.map((account) => account.email) : null,
+  };
 }
 
 export async function action({ request }: Route.ActionArgs) {
@@ -65,6 +70,21 @@ export default function Login({ loaderData, actionData }: Route.ComponentProps) 
       <p>
         New here? <Link to="/signup">Create an account</Link>
       </p>
+      {loaderData.demoEmails ? (
+        <aside className="card" aria-labelledby="demo-heading">
+          <h2 id="demo-heading">Demo accounts</h2>
+          <p className="muted">
+            Password for all: <code>{DEMO_PASSWORD}</code>
+          </p>
+          <ul>
+            {loaderData.demoEmails.map((email) => (
+              <li key={email}>
+                <code>{email}</code>
+              </li>
+            ))}
+          </ul>
+        </aside>
+      ) : null}
     </main>
   );
 }
