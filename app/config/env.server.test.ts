@@ -56,11 +56,17 @@ describe("configuration", () => {
     expect(config.billing.polar.server).toBe("production");
   });
 
-  test("production emulates and seeds only when asked explicitly", () => {
+  test("production emulates only when asked, and an emulated demo has its demo users", () => {
     const { STRIPE_SECRET_KEY: _unused, ...withoutKey } = PROD;
-    const config = parseConfig({ ...withoutKey, PAYMENT_EMULATOR: "1", SEED_DEMO_DATA: "1" });
+    const config = parseConfig({ ...withoutKey, PAYMENT_EMULATOR: "1" });
     expect(config.billing.emulated).toBe(true);
     expect(config.seedDemoData).toBe(true);
+  });
+
+  test("production seeds demo users when asked, without emulating", () => {
+    const config = parseConfig({ ...PROD, SEED_DEMO_DATA: "1" });
+    expect(config.seedDemoData).toBe(true);
+    expect(config.billing.emulated).toBe(false);
   });
 
   test("NODE_ENV=production alone is not a deployment", () => {

@@ -131,8 +131,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     appOrigin: e.APP_URL ?? `http://localhost:${e.PORT}`,
     sessionSecrets: e.SESSION_SECRET ?? [DEV_SESSION_SECRET],
     database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir: e.DATA_DIR },
-    // Demo users are for development and emulated demos; a deployment seeds only when told to.
-    seedDemoData: production ? e.SEED_DEMO_DATA : true,
+    // Demo users are for development and emulated demos (SPEC: Demo users); a deployment
+    // seeds only when told to, by SEED_DEMO_DATA=1 or by asking for the emulator.
+    seedDemoData: production ? e.SEED_DEMO_DATA || e.PAYMENT_EMULATOR : true,
     billing: {
       provider: e.PAYMENT_PROVIDER,
       // Emulation never starts in production by itself.
