@@ -3,6 +3,7 @@ import { createTestDatabase } from "../../tests/database.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { createAuth, EMAIL_TAKEN_MESSAGE, INVALID_CREDENTIALS_MESSAGE, type Auth } from "./auth.server.ts";
 import { hashPassword } from "./password.server.ts";
+import { get, post } from "../../tests/requests.ts";
 
 const PASSWORD = "portal-demo-pass";
 
@@ -23,17 +24,6 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 beforeEach(() => prisma.session.deleteMany());
 
-function post(path: string, fields: Record<string, string>, cookie?: string): Request {
-  return new Request(`http://localhost${path}`, {
-    method: "POST",
-    body: new URLSearchParams(fields),
-    headers: cookie ? { Cookie: cookie } : {},
-  });
-}
-
-function get(path: string, cookie?: string): Request {
-  return new Request(`http://localhost${path}`, { headers: cookie ? { Cookie: cookie } : {} });
-}
 
 /** The cookie a browser would send back after these response headers. */
 function cookieFrom(headers: Headers): string {

@@ -6,6 +6,7 @@ import type { PrismaClient } from "~/db/generated/client.ts";
 import * as login from "./login.tsx";
 import * as logout from "./logout.tsx";
 import * as signup from "./signup.tsx";
+import { get, post } from "../../../tests/requests.ts";
 
 // The routes get `auth` from the composition root; here it is one built by createAuth on a test database.
 const services = vi.hoisted(() => ({
@@ -29,17 +30,6 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 beforeEach(() => prisma.session.deleteMany());
 
-function post(path: string, fields: Record<string, string>, cookie?: string): Request {
-  return new Request(`http://localhost${path}`, {
-    method: "POST",
-    body: new URLSearchParams(fields),
-    headers: cookie ? { Cookie: cookie } : {},
-  });
-}
-
-function get(path: string, cookie?: string): Request {
-  return new Request(`http://localhost${path}`, { headers: cookie ? { Cookie: cookie } : {} });
-}
 
 /** What React Router passes a loader or action, as far as these routes look. */
 function args<T>(request: Request): T {
