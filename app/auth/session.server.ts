@@ -69,6 +69,26 @@ export function createSessionStore({
     return cookie.serialize("", { maxAge: 0, expires: new Date(0) });
   }
 
+  async function lookUp(request: Request): Promise<SessionLookup> {
+    const sessionId = await readSessionId(request);
+    if (sessionId === undefined) return { status: "none" };
+    if (sessionId === null) return { status: "invalid" };
+    const session = await prisma.session.findUnique({
+      where: { id: sessionId },
+      select: { id: true, expirationDate: true, user: { select: { id: true, email: true } } },
+    });
+    if (!session) return { status: "invalid" };
+    if (session.expirationDate.getTime() <= now().getTime()) {
+      await prisma.session.deleteMany({ where: { id: session.id } });
+      return { status: "invalid" };
+    }
+    return { status: "active", sessionId: session.id, user: session.user };
+  }
+
+  // React Router hands every loader of one page request the same Request (the root's and the
+  // page's both ask who is signed in): one database lookup serves them all.
+  const lookups = new WeakMap<Request, Promise<SessionLookup>>();
+
   return {
     async create(userId) {
       const expirationDate = new Date(now().getTime() + SESSION_MAX_AGE_MS);
@@ -80,23 +100,17 @@ export function createSessionStore({
       return cookie.serialize(session.id, { expires: expirationDate });
     },
 
-    async read(request) {
-      const sessionId = await readSessionId(request);
-      if (sessionId === undefined) return { status: "none" };
-      if (sessionId === null) return { status: "invalid" };
-      const session = await prisma.session.findUnique({
-        where: { id: sessionId },
-        select: { id: true, expirationDate: true, user: { select: { id: true, email: true } } },
-      });
-      if (!session) return { status: "invalid" };
-      if (session.expirationDate.getTime() <= now().getTime()) {
-        await prisma.session.deleteMany({ where: { id: session.id } });
-        return { status: "invalid" };
+    read(request) {
+      let lookup = lookups.get(request);
+      if (!lookup) {
+        lookup = lookUp(request);
+        lookups.set(request, lookup);
       }
-      return { status: "active", sessionId: session.id, user: session.user };
+      return lookup;
     },
 
     async destroy(request) {
+      lookups.delete(request);
       const sessionId = await readSessionId(request);
       if (sessionId) await prisma.session.deleteMany({ where: { id: sessionId } });
       return clearCookie();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestDatabase } from "../../tests/database.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { createSessionStore, SESSION_COOKIE_NAME, SESSION_MAX_AGE_MS, type SessionStore } from "./session.server.ts";
@@ -173,4 +173,23 @@ describe("ending a session", () => {
 it("refuses to start without a secret", () => {
   expect(() => createSessionStore({ prisma, secrets: [], secure: false })).toThrow(/SESSION_SECRET/);
   expect(() => createSessionStore({ prisma, secrets: [""], secure: false })).toThrow(/SESSION_SECRET/);
+});
+
+describe("session lookups", () => {
+  it("one page request asks the database once, however many loaders ask who is signed in", async () => {
+    const cookie = cookiePair(await store.create(user.id));
+    const queries = vi.spyOn(prisma.session, "findUnique");
+    const request = requestWithCookie(cookie);
+    const [first, second] = await Promise.all([store.read(request), store.read(request)]);
+    expect(await store.read(request)).toEqual(first);
+    expect(second).toEqual(first);
+    expect(first.status).toBe("active");
+    expect(queries).toHaveBeenCalledTimes(1);
+
+    // A new request (the next click) looks again, and sees a logout made in between.
+    await store.destroy(request);
+    expect((await store.read(requestWithCookie(cookie))).status).toBe("invalid");
+    expect(queries).toHaveBeenCalledTimes(2);
+    queries.mockRestore();
+  });
 });
