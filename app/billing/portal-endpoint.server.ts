@@ -6,7 +6,7 @@ import type { PortalFlash } from "./portal-flash.server.ts";
 import type { BillingPortal, PortalResult } from "./portal.server.ts";
 
 /** Larger bodies are refused before they are read (SPEC: 413 over 64 KiB). */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 const ACCOUNT_PATH = "/account";
 const LOGIN_PATH = `/login?redirectTo=${encodeURIComponent(ACCOUNT_PATH)}`;
@@ -58,8 +58,6 @@ export function createPortalEndpoint(deps: {
   }
 }
 
-export type PortalEndpoint = ReturnType<typeof createPortalEndpoint>;
-
 function answerJson(result: PortalResult): Response {
   if (result.ok) return json({ url: result.url }, 200);
   const answer = describeFailure(result.failure);
@@ -73,7 +71,7 @@ function json(body: unknown, status: number, headers: Record<string, string> = {
 }
 
 /** SPEC: JSON is `Content-Type: application/json`, or an `Accept` that prefers it over HTML. */
-export function isJsonRequest(request: Request): boolean {
+function isJsonRequest(request: Request): boolean {
   if (mediaType(request.headers.get("Content-Type")) === "application/json") return true;
   const accept = request.headers.get("Accept") ?? "";
   const ranked = accept

@@ -11,7 +11,7 @@ export type ReturnUrlPolicy = {
   allowedOrigins: readonly string[];
 };
 
-export const DEFAULT_RETURN_PATH = "/account";
+const DEFAULT_RETURN_PATH = "/account";
 
 /**
  * The absolute URL to hand to the provider, or null when `candidate` is not
