@@ -44,9 +44,10 @@ export function createPortalEndpoint(deps: {
       const result = await portal.open({ userId: await identify(request), input });
       return wantsJson ? answerJson(result) : answerForm(result);
     } catch (error) {
+      // A browser gets React Router's error page, and entry.server's handleError logs it there.
+      if (!wantsJson) throw error;
       logEvent("error", "billing.portal.unexpected_error", { errorName: errorName(error) });
-      if (wantsJson) return json({ error: "Internal Server Error" }, 500);
-      throw error;
+      return json({ error: "Internal Server Error" }, 500);
     }
   };
 
