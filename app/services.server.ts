@@ -1,4 +1,5 @@
 import { parseConfig, type Config } from "~/config/env.server.ts";
+import { setLogLevel } from "~/observability/log.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 
 /**
@@ -21,6 +22,7 @@ async function boot(): Promise<Services> {
   } catch (error) {
     exitWithReason(error);
   }
+  setLogLevel(config.server.logLevel);
   const services = await startServices(config).catch(exitWithReason);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {

@@ -20,6 +20,9 @@ const flag = z.preprocess(
   z.enum(["0", "1", "true", "false"]).optional().transform((v) => v === "1" || v === "true"),
 );
 
+const count = (fallback: number, max = 1_000_000) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(max).default(fallback));
+
 const originSchema = z.url({ protocol: /^https?$/ }).transform((value, ctx) => {
   const url = new URL(value);
   if (url.username || url.password) {
@@ -45,10 +48,12 @@ const envSchema = z.object({
     emptyAsUndefined,
     z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL").optional(),
   ),
+  DATABASE_POOL_SIZE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100).default(10)),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default("./data")),
   SEED_DEMO_DATA: flag,
   PAYMENT_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(PROVIDER_IDS).default("stripe")),
   PAYMENT_EMULATOR: flag,
+  PAYMENT_EMULATOR_URL: z.preprocess(emptyAsUndefined, originSchema.optional()),
   PAYMENT_EMULATOR_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(0)),
   PAYMENT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60_000).default(10_000)),
   BILLING_RETURN_ORIGINS: z.preprocess(
@@ -59,6 +64,13 @@ const envSchema = z.object({
       .transform((v) => v?.split(",").map((s) => s.trim()).filter(Boolean) ?? [])
       .pipe(z.array(originSchema)),
   ),
+  TRUST_PROXY: count(0, 10),
+  SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
+  RATE_LIMIT_LOGIN_FAILURES: count(5),
+  RATE_LIMIT_LOGIN_PER_ADDRESS: count(100),
+  RATE_LIMIT_SIGNUP_PER_HOUR: count(10),
+  RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: count(10),
   STRIPE_SECRET_KEY: z.preprocess(
     emptyAsUndefined,
     z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret or restricted key (sk_… or rk_…)").optional(),
@@ -86,13 +98,29 @@ export type Config = {
   /** This app's origin, e.g. `http://localhost:3000`. */
   appOrigin: string;
   sessionSecrets: string[];
-  database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string };
+  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "embedded"; dataDir: string };
   seedDemoData: boolean;
+  server: {
+    /** How many proxy hops in front of the app are trusted for X-Forwarded-* (0: none). */
+    trustProxy: number;
+    /** How long SIGTERM waits for requests in flight before closing anyway. */
+    shutdownGraceMs: number;
+    logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  };
+  /** SPEC "Rate limits"; 0 switches a limit off. */
+  rateLimits: {
+    loginFailuresPerEmailAndAddress: number;
+    loginAttemptsPerAddress: number;
+    signupsPerAddressPerHour: number;
+    providerCallsPerUserPerMinute: number;
+  };
   billing: {
     provider: ProviderId;
     /** The SDKs talk to the local emulator instead of the provider. */
     emulated: boolean;
     emulatorPort: number;
+    /** A running emulator (`npm run emulator`) to use instead of starting one in this process. */
+    emulatorUrl?: string;
     /** How long one provider call may take before the user is told it timed out. */
     timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
@@ -130,15 +158,25 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     appOrigin: e.APP_URL ?? `http://localhost:${e.PORT}`,
     sessionSecrets: e.SESSION_SECRET ?? [DEV_SESSION_SECRET],
-    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "embedded", dataDir: e.DATA_DIR },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: "embedded", dataDir: e.DATA_DIR },
     // Demo users are for development and emulated demos (SPEC: Demo users); a deployment
     // seeds only when told to, by SEED_DEMO_DATA=1 or by asking for the emulator.
     seedDemoData: production ? e.SEED_DEMO_DATA || e.PAYMENT_EMULATOR : true,
+    server: { trustProxy: e.TRUST_PROXY, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, logLevel: e.LOG_LEVEL },
+    rateLimits: {
+      loginFailuresPerEmailAndAddress: e.RATE_LIMIT_LOGIN_FAILURES,
+      loginAttemptsPerAddress: e.RATE_LIMIT_LOGIN_PER_ADDRESS,
+      signupsPerAddressPerHour: e.RATE_LIMIT_SIGNUP_PER_HOUR,
+      providerCallsPerUserPerMinute: e.RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE,
+    },
     billing: {
       provider: e.PAYMENT_PROVIDER,
       // Emulation never starts in production by itself.
       emulated: e.PAYMENT_EMULATOR || (!production && !e[activeKey]),
       emulatorPort: e.PAYMENT_EMULATOR_PORT,
+      emulatorUrl: e.PAYMENT_EMULATOR_URL,
       timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
       stripe: { secretKey: e.STRIPE_SECRET_KEY, portalConfigurationId: e.STRIPE_PORTAL_CONFIGURATION_ID },

@@ -17,7 +17,12 @@ export type DatabaseTarget =
       /** A PGlite data folder tarball (`dumpDataDir`) to start from instead of an empty cluster. */
       initialData?: Blob;
     }
-  | { kind: "postgres"; url: string };
+  | {
+      kind: "postgres";
+      url: string;
+      /** Connections this process may open (DATABASE_POOL_SIZE); node-postgres' default is 10. */
+      poolSize?: number;
+    };
 
 export interface DatabaseOptions {
   migrationsDir?: string;
@@ -36,7 +41,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
   const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   return target.kind === "embedded"
     ? openEmbeddedDatabase(target.dataDir, target.initialData, migrationsDir)
-    : openPostgresDatabase(target.url, migrationsDir);
+    : openPostgresDatabase(target.url, migrationsDir, target.poolSize);
 }
 
 async function openEmbeddedDatabase(dataDir: string, initialData: Blob | undefined, migrationsDir: string): Promise<Database> {
@@ -67,7 +72,7 @@ async function openEmbeddedDatabase(dataDir: string, initialData: Blob | undefin
   }
 }
 
-async function openPostgresDatabase(url: string, migrationsDir: string): Promise<Database> {
+async function openPostgresDatabase(url: string, migrationsDir: string, poolSize?: number): Promise<Database> {
   // One dedicated connection for the run: the advisory lock belongs to a session, not a pool.
   const migrationClient = new Client({ connectionString: url });
   await migrationClient.connect();
@@ -77,7 +82,7 @@ async function openPostgresDatabase(url: string, migrationsDir: string): Promise
   } finally {
     await migrationClient.end();
   }
-  const pool = new Pool({ connectionString: url });
+  const pool = new Pool({ connectionString: url, max: poolSize });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
