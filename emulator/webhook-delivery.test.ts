@@ -2,7 +2,6 @@ import { createHmac } from "node:crypto";
 import { webhooks as polarWebhooks } from "@polar-sh/sdk/2026-10";
 import { Stripe } from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PROVIDER_IDS } from "~/billing/providers/provider.ts";
 import { DEMO_SUBSCRIPTIONS } from "./demo-subscriptions.ts";
 import { APP, lemonSqueezyClient, openCheckout, pay, startReceiver, verify, type Receiver } from "./lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator } from "./provider-emulator.ts";
@@ -159,7 +158,11 @@ describe("delivery and retries", () => {
 });
 
 describe("bad signatures", () => {
-  it.each(PROVIDER_IDS)("a %s delivery signed on purpose with a wrong secret does not verify", async (provider) => {
+  it.each([
+    ["stripe", Stripe.errors.StripeSignatureVerificationError],
+    ["polar", polarWebhooks.PolarWebhookVerificationError],
+    ["lemonsqueezy", Error],
+  ] as const)("a %s delivery signed on purpose with a wrong secret does not verify", async (provider, refusal) => {
     const secrets = emulator.lifecycle.registerWebhooks(receiver.url);
     const demo = DEMO_SUBSCRIPTIONS.find((candidate) => candidate.provider === provider)!;
     const response = await control(`subscriptions/${provider}/${demo.subscriptionId}/bad-signature`, {});
@@ -167,12 +170,9 @@ describe("bad signatures", () => {
     expect((await response.json()).deliveries[0]).toMatchObject({ signature: "invalid" });
 
     const webhook = receiver.received[0]!;
-    const failure = await verify(webhook, secrets).catch((error: unknown) => error);
-    if (provider === "stripe") expect(failure).toBeInstanceOf(Stripe.errors.StripeSignatureVerificationError);
-    else if (provider === "polar") expect(failure).toBeInstanceOf(polarWebhooks.PolarWebhookVerificationError);
-    else expect(failure).toEqual(new Error("Lemon Squeezy signature mismatch"));
-    // Everything but the signature is what a good delivery carries.
-    expect(JSON.parse(webhook.body)).toBeTruthy();
+    await expect(verify(webhook, secrets)).rejects.toBeInstanceOf(refusal);
+    // Only the signature is wrong: the body is a real event about the subscription.
+    expect(webhook.body).toContain(`"${demo.subscriptionId}"`);
   });
 });
 
