@@ -206,6 +206,20 @@ describe("paying on the hosted checkout page", () => {
     expect(await (await fetch(data!.data.attributes.urls.customer_portal!)).text()).toContain("Pro ($29 / month)");
   });
 
+  it("Stripe: a checkout for an existing customer subscribes that customer instead of creating one", async () => {
+    const session = await stripeClient(emulator).checkout.sessions.create({
+      mode: "subscription",
+      line_items: [{ price: PRO.stripePriceId, quantity: 1 }],
+      customer: "cus_DemoStripe0001",
+      client_reference_id: "user_existing",
+      subscription_data: { metadata: { user_id: "user_existing" } },
+      success_url: `${APP}/account`,
+    });
+    await pay(session.url!);
+    const [created] = await verifiedEvents();
+    expect(created!.event.data.object).toMatchObject({ customer: "cus_DemoStripe0001", metadata: { user_id: "user_existing" } });
+  });
+
   it("an expired or unknown checkout link says so instead of taking a payment", async () => {
     expect((await fetch(`${emulator.origin}/checkout/stripe/c/pay/cs_test_unknown`)).status).toBe(404);
     expect((await pay(`${emulator.origin}/checkout/polar/polar_c_unknown`)).status).toBe(404);

@@ -146,16 +146,3 @@ export function portalAction(portalUrl: string, fields: Record<string, string>):
     redirect: "manual",
   });
 }
-
-/** Waits until `check` passes (deliveries run in the background); the timeout only guards against a hang. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
