@@ -14,6 +14,8 @@ export type EmulatedCustomer = {
    * portal settings).
    */
   portal: "ready" | "no-subscription" | "no-default-configuration";
+  /** The app's own id for the customer (Polar `external_id`); the email when unset. */
+  externalId?: string;
 };
 
 /** Customers that exist only at the emulator, so tests can reach each provider answer. */
@@ -61,13 +63,36 @@ const DEMO_CUSTOMERS: readonly EmulatedCustomer[] = DEMO_ACCOUNTS.flatMap((accou
     : [],
 );
 
-const CUSTOMERS = [...DEMO_CUSTOMERS, ...EMULATOR_ONLY_CUSTOMERS];
+const CUSTOMERS: EmulatedCustomer[] = [...DEMO_CUSTOMERS, ...EMULATOR_ONLY_CUSTOMERS];
 
-export function findCustomer(provider: ProviderId, id: string): EmulatedCustomer | undefined {
-  return CUSTOMERS.find((customer) => customer.provider === provider && customer.id === id);
+/** Customers created by emulated checkouts; oldest dropped beyond this so a long demo stays small. */
+const MAX_CHECKOUT_CUSTOMERS = 50_000;
+const CHECKOUT_CUSTOMERS = new Map<string, EmulatedCustomer>();
+
+/** Makes a customer known to the portal endpoints (ids are random, so emulators in one process never clash). */
+export function addCustomer(customer: EmulatedCustomer): void {
+  CHECKOUT_CUSTOMERS.set(`${customer.provider}:${customer.id}`, customer);
+  if (CHECKOUT_CUSTOMERS.size > MAX_CHECKOUT_CUSTOMERS) CHECKOUT_CUSTOMERS.delete(CHECKOUT_CUSTOMERS.keys().next().value!);
 }
 
-/** Polar lets a session be opened by the app's own id for the customer; the emulator uses the email. */
+function allCustomers(): Iterable<EmulatedCustomer> {
+  return [...CUSTOMERS, ...CHECKOUT_CUSTOMERS.values()];
+}
+
+export function findCustomer(provider: ProviderId, id: string): EmulatedCustomer | undefined {
+  return CHECKOUT_CUSTOMERS.get(`${provider}:${id}`) ?? CUSTOMERS.find((customer) => customer.provider === provider && customer.id === id);
+}
+
+/** Polar lets a session be opened by the app's own id for the customer; the emulator uses the email when it has none. */
 export function findCustomerByExternalId(provider: ProviderId, externalId: string): EmulatedCustomer | undefined {
-  return CUSTOMERS.find((customer) => customer.provider === provider && customer.email === externalId);
+  for (const customer of allCustomers()) {
+    if (customer.provider === provider && (customer.externalId ?? customer.email) === externalId) return customer;
+  }
+  return undefined;
+}
+
+/** Lemon Squeezy keeps one customer per email in a store. */
+export function findCustomerByEmail(provider: ProviderId, email: string): EmulatedCustomer | undefined {
+  for (const customer of allCustomers()) if (customer.provider === provider && customer.email === email) return customer;
+  return undefined;
 }

@@ -1,12 +1,13 @@
 import { STATUS_CODES } from "node:http";
 import { findCustomer, type EmulatedCustomer } from "./customers.ts";
 import { LEMON_SQUEEZY_API_ORIGIN } from "./lemonsqueezy-routing.ts";
+import { LEMON_SQUEEZY_STORE_ID } from "./plans.ts";
 import type { PortalPages } from "./portal-pages.ts";
 import { firstHeader, type EmulatorResponse, type ProviderApi } from "./wire.ts";
 
-const MEDIA_TYPE = "application/vnd.api+json";
+export const MEDIA_TYPE = "application/vnd.api+json";
 const CUSTOMER_PATH = /^\/v1\/customers\/([^/]+)$/;
-const STORE_ID = 24_601;
+const STORE_ID = Number(LEMON_SQUEEZY_STORE_ID);
 /** When the emulated customers were created: fixed, so answers are stable across starts. */
 const CUSTOMERS_CREATED_AT = "2026-01-05T10:00:00.000000Z";
 
@@ -84,6 +85,6 @@ function errorDocument(status: number, detail: string) {
   };
 }
 
-function jsonApiError(status: number, detail: string): EmulatorResponse {
+export function jsonApiError(status: number, detail: string): EmulatorResponse {
   return { status, headers: { "content-type": MEDIA_TYPE }, body: errorDocument(status, detail) };
 }

@@ -8,7 +8,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** When the emulated customers were created: fixed, so answers are stable across starts. */
 const CUSTOMERS_CREATED_AT = "2026-01-05T10:00:00Z";
 
-type ValidationIssue = { loc: (string | number)[]; msg: string; type: string; input?: unknown };
+export type ValidationIssue = { loc: (string | number)[]; msg: string; type: string; input?: unknown };
 
 /** Polar's `POST /v1/customer-sessions/`, JSON in, `CustomerSession` out (201). */
 export const polarApi: ProviderApi = {
@@ -71,7 +71,7 @@ export const polarApi: ProviderApi = {
 };
 
 /** Polar's `{error, detail}` body for a status (422 uses FastAPI's `detail` array). */
-function errorBody(status: number): object {
+export function errorBody(status: number): object {
   if (status === 401) return { error: "Unauthorized", detail: "Unauthorized" };
   if (status === 403) return { error: "NotPermitted", detail: "You don't have the permission to do this." };
   if (status === 404) return { error: "ResourceNotFound", detail: "Not found" };
@@ -81,7 +81,7 @@ function errorBody(status: number): object {
   return { error: "BadRequest", detail: "Bad request (emulated)" };
 }
 
-function invalid(issue: ValidationIssue): EmulatorResponse {
+export function invalid(issue: ValidationIssue): EmulatorResponse {
   return jsonResponse(422, { detail: [issue] });
 }
 
@@ -90,13 +90,13 @@ function customerDoesNotExist(field: "customer_id" | "external_customer_id", inp
   return invalid({ loc: ["body", field], msg: "Customer does not exist.", type: "value_error", input });
 }
 
-function polarCustomer(customer: EmulatedCustomer) {
+export function polarCustomer(customer: EmulatedCustomer) {
   return {
     id: customer.id,
     created_at: CUSTOMERS_CREATED_AT,
     modified_at: null,
     metadata: {},
-    external_id: customer.email,
+    external_id: customer.externalId ?? customer.email,
     email: customer.email,
     email_verified: true,
     type: "individual",

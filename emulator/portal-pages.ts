@@ -16,7 +16,7 @@ export const POLAR_ORGANIZATION = { id: "8c1f7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b", 
 /** Sessions beyond this are dropped oldest first, so a long-running demo cannot grow without bound. */
 const MAX_SESSIONS = 10_000;
 
-type PortalSession = {
+export type PortalSession = {
   provider: ProviderId;
   customer: EmulatedCustomer;
   returnUrl: string | null;
@@ -39,7 +39,14 @@ export class PortalPages {
     private readonly origin: string,
     private readonly appReturnUrl: string,
     private readonly now: () => number,
+    /** Renders the customer's subscription and its action forms (emulator/portal-actions.ts). */
+    private readonly subscriptionPanel?: (session: PortalSession, request: EmulatorRequest) => string,
   ) {}
+
+  /** The live session a portal URL names, "expired", or undefined: for the page's POST actions. */
+  session(request: EmulatorRequest): PortalSession | "expired" | undefined {
+    return this.#find(request);
+  }
 
   openStripeSession(customer: EmulatedCustomer, returnUrl: string | null): IssuedPortal {
     const token = `test_${randomToken()}`;
@@ -66,7 +73,8 @@ export class PortalPages {
     const found = this.#find(request);
     if (found === "expired") return errorPage(410, "This portal link has expired", this.appReturnUrl);
     if (!found) return errorPage(404, "This portal link is not valid", this.appReturnUrl);
-    return portalPage(found.provider, found.customer, found.returnUrl ?? this.appReturnUrl);
+    const panel = this.subscriptionPanel?.(found, request) ?? "";
+    return portalPage(found.provider, found.customer, found.returnUrl ?? this.appReturnUrl, panel);
   }
 
   #store(token: string, session: Omit<PortalSession, "expiresAt">): number {
@@ -120,11 +128,11 @@ function randomToken(): string {
   return randomBytes(24).toString("base64url");
 }
 
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'",
   // The URL carries the session token: never hand it to the app in a Referer header.
   "referrer-policy": "no-referrer",
 };
@@ -138,7 +146,7 @@ const STYLE = `
   a { display: inline-block; margin-top: 1rem; padding: .6rem 1rem; border-radius: 8px; background: #1f2328; color: #fff; text-decoration: none; }
 `;
 
-function portalPage(provider: ProviderId, customer: EmulatedCustomer, returnUrl: string): EmulatorResponse {
+function portalPage(provider: ProviderId, customer: EmulatedCustomer, returnUrl: string, panel: string): EmulatorResponse {
   const name = PROVIDER_NAMES[provider];
   return {
     status: 200,
@@ -152,6 +160,7 @@ function portalPage(provider: ProviderId, customer: EmulatedCustomer, returnUrl:
       <dt>Email</dt><dd>${escapeHtml(customer.email)}</dd>
       <dt>Customer id</dt><dd><code>${escapeHtml(customer.id)}</code></dd>
     </dl>
+    ${panel}
     <p>This page stands in for ${escapeHtml(name)}'s hosted billing portal. Nothing here is real billing data.</p>
     ${returnLink(returnUrl)}`,
     ),
@@ -176,7 +185,7 @@ function returnLink(url: string): string {
   return isHttpUrl(url) ? `<a href="${escapeHtml(url)}">Return to the app</a>` : "";
 }
 
-function layout(title: string, content: string): string {
+export function layout(title: string, content: string): string {
   return `<!doctype html>
 <html lang="en">
   <head>
@@ -194,6 +203,6 @@ function layout(title: string, content: string): string {
 `;
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

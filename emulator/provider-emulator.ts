@@ -4,10 +4,12 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
 import { FailureQueue, parseFailureRequest, type FailureSpec } from "./failures.ts";
+import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
 import { stripeApi } from "./stripe-api.ts";
+import { lifecycleControl } from "./test-controls.ts";
 import { firstHeader, jsonResponse, type EmulatorRequest, type EmulatorResponse, type ProviderApi } from "./wire.ts";
 
 export type { FailureSpec } from "./failures.ts";
@@ -21,6 +23,8 @@ export type ProviderEmulatorOptions = {
   appReturnUrl: string;
   /** The emulator's clock for portal link expiry; tests move it forward. */
   now?: () => number;
+  /** Webhook retry delays and how long checkout and portal pages wait for the app (emulator/lifecycle.ts). */
+  webhooks?: LifecycleOptions;
 };
 
 /** A provider API call as it arrived. The Authorization value is never kept: only its scheme and a fingerprint. */
@@ -37,10 +41,12 @@ export type RecordedRequest = {
 
 export type ProviderEmulator = {
   readonly origin: string;
+  /** Checkouts, subscriptions, webhook delivery and their test controls. */
+  readonly lifecycle: EmulatorLifecycle;
   /** Queues a failure for the provider's next call(s); without a spec, one 500. */
   failNext(provider: ProviderId, spec?: FailureSpec): void;
   requests(provider?: ProviderId): RecordedRequest[];
-  /** Forgets queued failures and recorded requests; issued portal links stay valid. */
+  /** Forgets queued failures, recorded requests and the webhook delivery log; issued links and subscriptions stay. */
   reset(): void;
   close(): Promise<void>;
 };
@@ -63,6 +69,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   let recorded: RecordedRequest[] = [];
   const closing = new AbortController();
   let portals: PortalPages;
+  let lifecycle: EmulatorLifecycle;
 
   const server = createServer((req, res) => {
     answer(req, res).catch(() => {
@@ -76,9 +83,11 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     if (rawBody === undefined) return send(res, jsonResponse(413, { error: "Request body too large" }));
     const request = toEmulatorRequest(req, rawBody);
 
-    if (request.path.startsWith("/__emulator/")) return send(res, control(request));
+    if (request.path.startsWith("/__emulator/")) return send(res, (await lifecycleControl(request, lifecycle)) ?? control(request));
+    if (request.path.startsWith("/checkout/")) return send(res, await lifecycle.handleCheckoutPage(request));
     if (request.path.startsWith("/portal/")) {
-      if (request.method !== "GET") return send(res, { status: 405, headers: { allow: "GET" }, body: "Method Not Allowed" });
+      if (request.method === "POST") return send(res, await lifecycle.handlePortalAction(request, portals.session(request)));
+      if (request.method !== "GET") return send(res, { status: 405, headers: { allow: "GET, POST" }, body: "Method Not Allowed" });
       return send(res, portals.render(request));
     }
     const provider = PROVIDER_IDS.find((id) => APIS[id].claims(request));
@@ -95,7 +104,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
       );
       if (!waited) return void res.destroy();
     }
-    send(res, failure && isFailureAnswer(failure) ? failureResponse(api, failure) : api.handle(request, portals));
+    send(res, failure && isFailureAnswer(failure) ? failureResponse(api, failure) : (lifecycle.handleApi(provider, request) ?? api.handle(request, portals)));
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {
@@ -150,6 +159,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   function reset(): void {
     failures.clear();
     recorded = [];
+    lifecycle.delivery.clearLog();
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -158,16 +168,20 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   });
   const { port } = server.address() as AddressInfo;
   const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  portals = new PortalPages(origin, options.appReturnUrl, now);
+  lifecycle = new EmulatorLifecycle(origin, options.appReturnUrl, now, options.webhooks);
+  portals = new PortalPages(origin, options.appReturnUrl, now, (session, request) => lifecycle.portalPanel(session, request));
+  lifecycle.attachPortals(portals);
 
   return {
     origin,
+    lifecycle,
     failNext: (provider, spec = { status: 500 }) => failures.add(provider, spec),
     requests,
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
         closing.abort();
+        lifecycle.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

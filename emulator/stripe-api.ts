@@ -18,7 +18,7 @@ const SESSION_PARAMS = new Set([
   "return_url",
 ]);
 
-type StripeErrorFields = { type: string; message: string; code?: string; param?: string };
+export type StripeErrorFields = { type: string; message: string; code?: string; param?: string };
 
 /** Stripe's `POST /v1/billing_portal/sessions`, form-encoded in, `billing_portal.session` out. */
 export const stripeApi: ProviderApi = {
@@ -119,7 +119,7 @@ export const stripeApi: ProviderApi = {
   errorResponse: (status) => jsonResponse(status, { error: errorFields(status) }, { "request-id": `req_${randomId()}` }),
 };
 
-function authenticate(token: string | null): EmulatorResponse | undefined {
+export function authenticate(token: string | null): EmulatorResponse | undefined {
   if (token === null) {
     return jsonResponse(401, {
       error: {
@@ -134,7 +134,7 @@ function authenticate(token: string | null): EmulatorResponse | undefined {
   return undefined;
 }
 
-function isLiveKey(token: string): boolean {
+export function isLiveKey(token: string): boolean {
   return /^(sk|rk)_live_/.test(token);
 }
 
@@ -154,12 +154,12 @@ function errorFields(status: number): StripeErrorFields {
   return { type: "invalid_request_error", message: "The request could not be processed. (emulated)" };
 }
 
-function stripeError(request: EmulatorRequest, status: number, fields: StripeErrorFields): EmulatorResponse {
+export function stripeError(request: EmulatorRequest, status: number, fields: StripeErrorFields): EmulatorResponse {
   const docs = fields.code ? { doc_url: `https://stripe.com/docs/error-codes/${fields.code.replaceAll("_", "-")}` } : {};
   return jsonResponse(status, { error: { ...fields, ...docs } }, responseHeaders(request));
 }
 
-function responseHeaders(request: EmulatorRequest): Record<string, string> {
+export function responseHeaders(request: EmulatorRequest): Record<string, string> {
   const version = firstHeader(request.headers, "stripe-version");
   const idempotencyKey = firstHeader(request.headers, "idempotency-key");
   return {
@@ -169,6 +169,6 @@ function responseHeaders(request: EmulatorRequest): Record<string, string> {
   };
 }
 
-function randomId(): string {
+export function randomId(): string {
   return randomBytes(12).toString("base64url").replace(/[-_]/g, "0");
 }

@@ -1,0 +1,62 @@
+import type { ProviderId } from "~/billing/providers/provider.ts";
+
+/**
+ * The demo plan catalogue as the emulated providers know it (lifecycle
+ * contract §1). Defined here until the app's `app/billing/plans.ts` exists;
+ * then this module should re-export from there so both sides read one table.
+ */
+export type EmulatedPlan = {
+  id: "starter" | "pro";
+  name: string;
+  priceText: string;
+  /** In cents, as every provider counts money. */
+  amount: number;
+  currency: "usd";
+  interval: "month";
+  stripePriceId: string;
+  polarProductId: string;
+  lemonSqueezyVariantId: string;
+};
+
+export const EMULATED_PLANS: readonly EmulatedPlan[] = [
+  {
+    id: "starter",
+    name: "Starter",
+    priceText: "$9 / month",
+    amount: 900,
+    currency: "usd",
+    interval: "month",
+    stripePriceId: "price_emulated_starter",
+    polarProductId: "7d1c1c3e-0000-4000-8000-00000000a001",
+    lemonSqueezyVariantId: "100001",
+  },
+  {
+    id: "pro",
+    name: "Pro",
+    priceText: "$29 / month",
+    amount: 2900,
+    currency: "usd",
+    interval: "month",
+    stripePriceId: "price_emulated_pro",
+    polarProductId: "7d1c1c3e-0000-4000-8000-00000000a002",
+    lemonSqueezyVariantId: "100002",
+  },
+];
+
+/** Lemon Squeezy's store in emulation (LEMONSQUEEZY_STORE_ID). */
+export const LEMON_SQUEEZY_STORE_ID = "90001";
+
+/** The id a provider gives this plan: Stripe price, Polar product, Lemon Squeezy variant. */
+export function providerPlanId(provider: ProviderId, plan: EmulatedPlan): string {
+  if (provider === "stripe") return plan.stripePriceId;
+  if (provider === "polar") return plan.polarProductId;
+  return plan.lemonSqueezyVariantId;
+}
+
+export function findPlanByProviderId(provider: ProviderId, id: string): EmulatedPlan | undefined {
+  return EMULATED_PLANS.find((plan) => providerPlanId(provider, plan) === id);
+}
+
+export function findPlan(id: string): EmulatedPlan | undefined {
+  return EMULATED_PLANS.find((plan) => plan.id === id);
+}
