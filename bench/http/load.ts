@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { setTimeout as sleep } from "node:timers/promises";
 import { cpuMs, memoryMiB } from "./processes.ts";
 
 /** One kind of request a target is measured on, and the answer that counts as served. */
@@ -46,19 +47,32 @@ export type LoadOptions = {
 
 type Raw = { latencies: number[]; statusCounts: Record<string, number>; errors: number; unexpected: number; elapsedMs: number };
 
-function fire(options: LoadOptions, seconds: number): Promise<Raw> {
+/**
+ * One continuous load: the first `warmupSeconds` are not counted, the next `seconds` are. Warm-up and
+ * measurement share the connections, so no backlog from a stopped warm-up spills into the measurement.
+ */
+function fire(options: LoadOptions, onMeasureStart: () => void): Promise<Raw> {
   const { door, origin, concurrency } = options;
   const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   let errors = 0;
   let unexpected = 0;
-  const startedAt = performance.now();
+  let measuring = options.warmupSeconds <= 0;
+  let measureStartedAt = performance.now();
+  if (measuring) onMeasureStart();
+  const warmup = measuring
+    ? undefined
+    : setTimeout(() => {
+        measuring = true;
+        measureStartedAt = performance.now();
+        onMeasureStart();
+      }, options.warmupSeconds * 1000);
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: origin,
         connections: concurrency,
-        duration: seconds,
+        duration: options.warmupSeconds + options.seconds,
         // Long enough for the delayed-provider run's queue; a timeout counts as an error.
         timeout: 30,
         requests: [
@@ -69,24 +83,40 @@ function fire(options: LoadOptions, seconds: number): Promise<Raw> {
             body: door.body ?? "",
             onResponse: (status, _body, _context, headers) => {
               const location = headers.location ?? headers.Location ?? "";
-              if (status !== door.expectStatus || !location.startsWith(door.expectLocation)) unexpected += 1;
+              if (measuring && (status !== door.expectStatus || !location.startsWith(door.expectLocation))) unexpected += 1;
             },
           },
         ],
       },
-      (error, result) => {
+      (error) => {
+        clearTimeout(warmup);
         if (error) return reject(error);
-        resolve({ latencies, statusCounts, errors: errors + result.timeouts, unexpected, elapsedMs: performance.now() - startedAt });
+        resolve({ latencies, statusCounts, errors, unexpected, elapsedMs: performance.now() - measureStartedAt });
       },
     );
     instance.on("response", (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      if (!measuring) return;
       latencies.push(responseTime);
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
     });
+    // Connection errors and timeouts (autocannon reports a timeout as a request error too).
     instance.on("reqError", () => {
-      errors += 1;
+      if (measuring) errors += 1;
     });
   });
+}
+
+/** Waits until the server has finished what an earlier point left in flight (its CPU goes quiet), at most `maxMs`. */
+async function waitForQuiet(pid: number, maxMs = 10_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let before = cpuMs(pid);
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const now = cpuMs(pid);
+    // Under 10% of a core over the last quarter second.
+    if (now - before < 25) return;
+    before = now;
+  }
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -94,10 +124,9 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-/** Warms the target up, then measures one concurrency: throughput, latency, errors, the server's CPU and memory. */
+/** Measures one concurrency after a warm-up: throughput, latency, errors, the server's CPU and memory. */
 export async function measurePoint(options: LoadOptions): Promise<Point> {
-  if (options.warmupSeconds > 0) await fire(options, options.warmupSeconds);
-
+  await waitForQuiet(options.serverPid);
   let rssMax = memoryMiB(options.serverPid).rss;
   const sampler = setInterval(() => {
     try {
@@ -106,11 +135,14 @@ export async function measurePoint(options: LoadOptions): Promise<Point> {
       // The server died: the run reports its errors.
     }
   }, 100);
-  const serverCpuBefore = cpuMs(options.serverPid);
-  const emulatorCpuBefore = options.emulatorPid === undefined ? 0 : cpuMs(options.emulatorPid);
+  let serverCpuBefore = Number.NaN;
+  let emulatorCpuBefore = Number.NaN;
   let raw: Raw;
   try {
-    raw = await fire(options, options.seconds);
+    raw = await fire(options, () => {
+      serverCpuBefore = cpuMs(options.serverPid);
+      emulatorCpuBefore = options.emulatorPid === undefined ? Number.NaN : cpuMs(options.emulatorPid);
+    });
   } finally {
     clearInterval(sampler);
   }

@@ -73,7 +73,7 @@ const roundedMib = (value: number) => (Number.isFinite(value) ? Math.round(value
 export function evaluateGoals(points: Point[], servers: ServerRecord[]): Goal[] {
   const goals: Goal[] = [];
   const check = (goal: string, measured: number | undefined, ok: (value: number) => boolean, format: (value: number) => string) => {
-    if (measured === undefined || Number.isNaN(measured)) goals.push({ goal, measured: "–", status: "not measured" });
+    if (measured === undefined || !Number.isFinite(measured)) goals.push({ goal, measured: "–", status: "not measured" });
     else goals.push({ goal, measured: format(measured), status: ok(measured) ? "met" : "missed" });
   };
 
