@@ -107,7 +107,7 @@ function fire(options: LoadOptions, onMeasureStart: () => void): Promise<Raw> {
 }
 
 /** Waits until the server has finished what an earlier point left in flight (its CPU goes quiet), at most `maxMs`. */
-async function waitForQuiet(pid: number, maxMs = 10_000): Promise<void> {
+async function waitForQuiet(pid: number, maxMs = 5000): Promise<void> {
   const deadline = Date.now() + maxMs;
   let before = cpuMs(pid);
   while (Date.now() < deadline) {

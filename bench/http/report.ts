@@ -97,7 +97,7 @@ export function evaluateGoals(points: Point[], servers: ServerRecord[]): Goal[] 
   check("PostgreSQL, form door, c=1: p50 at most 1.5 ms", steady(points, "app-postgres", 1)?.latencyMs.p50, (v) => v <= 1.5, ms);
   for (const target of ["app-postgres", "app-embedded"]) {
     const point = delayed(points, target);
-    const where = target === "app-postgres" ? "PostgreSQL" : "embedded database";
+    const where = target === "app-postgres" ? "PostgreSQL" : "Embedded database";
     check(
       `${where}, every provider call +${point?.providerDelayMs ?? 300} ms, c=${point?.concurrency ?? 200}: added p99 at most 30 ms`,
       point && point.latencyMs.p99 - point.providerDelayMs,
@@ -228,7 +228,17 @@ ${markdownTable(
 ## Against the issue's targets
 
 ${markdownTable(results.goals.map((g) => ({ target: g.goal, measured: g.measured, status: g.status })))}
-${notes(results.servers)}`;
+
+"Added p99" is the delayed run's p99 less the delay the emulator adds to each provider call.
+${notes(results.servers)}
+## Rerun
+
+\`npm run bench\` builds the app and the framework floor (\`bench/framework-floor/\`), starts every server with the
+package's \`serve\` script, measures, stops them, and writes this file, \`docs/benchmarks.svg\` and
+\`bench/results.json\`. Set \`BENCH_DATABASE_URL=postgresql://…\` to include PostgreSQL (the app migrates and seeds
+that database). Shorter runs: \`BENCH_SECONDS\`, \`BENCH_WARMUP_SECONDS\`, \`BENCH_CONCURRENCY=1,10\`,
+\`BENCH_SERVERS=floor,peer\`, \`BENCH_SKIP_BUILD=1\`; \`BENCH_LABEL\` marks a run that is not to be read as final.
+`;
 }
 
 function notes(servers: ServerRecord[]): string {
@@ -261,14 +271,14 @@ function tickLabel(value: number): string {
 }
 
 export function renderSvg(results: Results): string {
-  const width = 960;
+  const width = 1000;
   const panelWidth = 400;
   const panelHeight = 280;
-  const top = 40;
-  const left = [70, 560];
+  const top = 56;
+  const left = [70, 570];
   const targets = results.targets.map((t) => t.target);
   const legendRows = Math.ceil((targets.length + 1) / 3);
-  const height = top + panelHeight + 60 + legendRows * 20;
+  const height = top + panelHeight + 66 + legendRows * 20;
   const concurrencies = [...new Set(results.points.map((p) => p.concurrency))].toSorted((a, b) => a - b);
   const xMin = Math.min(...concurrencies);
   const xMax = Math.max(...concurrencies);
@@ -282,6 +292,9 @@ export function renderSvg(results: Results): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left[0]}" y="18" fill="#374151">${escapeXml(
+      `${results.meta.label ? `${results.meta.label}. ` : ""}${results.meta.date.slice(0, 10)}, ${results.meta.cores} cores, Node ${results.meta.node}`,
+    )}</text>`,
   ];
   panels.forEach((panel, index) => {
     const values = results.points.map(panel.value).filter((v) => Number.isFinite(v) && v > 0);

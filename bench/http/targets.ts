@@ -228,7 +228,7 @@ export async function startPeer(emulator: Emulator): Promise<RunningServer> {
   const doors: TargetDoor[] = [
     {
       target: "peer",
-      label: "peer: @polar-sh/remix CustomerPortal (no session, no database)",
+      label: "`@polar-sh/remix` 0.3.11 `CustomerPortal` as a React Router action (no session, no database)",
       // Response.redirect's default status.
       door: { path: "/peer/portal", expectStatus: 302, expectLocation: `${emulator.origin}/portal/` },
       callsProvider: true,
