@@ -1,0 +1,3 @@
+import { peerPortalAction } from "../peer-portal.server.ts";
+
+export const action = peerPortalAction;
