@@ -24,17 +24,23 @@ export async function startServices(config: Config, options: { database?: Databa
 
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
   let emulator: ProviderEmulator | null = null;
-  if (config.billing.emulated) {
+  let emulatorOrigin: string | undefined;
+  if (config.billing.emulated && config.billing.emulatorUrl) {
+    // A shared emulator (`npm run emulator`): this instance only points the SDKs at it.
+    emulatorOrigin = new URL(config.billing.emulatorUrl).origin;
+    logEvent("info", "billing.emulator.shared", { origin: emulatorOrigin, provider: config.billing.provider });
+  } else if (config.billing.emulated) {
     // Loaded only when asked for, so a deployment never even loads the emulator's code.
     const { startProviderEmulator } = await import("../emulator/provider-emulator.ts");
     emulator = await startProviderEmulator({
       port: config.billing.emulatorPort,
       appReturnUrl: new URL("/account", config.appOrigin).href,
     });
+    emulatorOrigin = emulator.origin;
     logEvent("info", "billing.emulator.started", { origin: emulator.origin, provider: config.billing.provider });
   }
 
-  const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulator?.origin });
+  const provider = createBillingProvider({ ...config.billing, emulatorOrigin });
   const secure = config.appOrigin.startsWith("https:");
   const auth = createAuth({ prisma: database.prisma, sessionSecrets: config.sessionSecrets, secureCookie: secure });
   const portal = createBillingPortal({

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { PROVIDER_NAMES, type ProviderId } from "~/billing/providers/provider.ts";
 import { findCustomer, type EmulatedCustomer } from "./customers.ts";
 import { isHttpUrl, type EmulatorRequest, type EmulatorResponse } from "./wire.ts";
@@ -13,8 +14,8 @@ const PORTAL_TTL_MS: Record<ProviderId, number> = {
 /** The Polar organization the emulated customers belong to. */
 export const POLAR_ORGANIZATION = { id: "8c1f7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b", slug: "emulated-org" } as const;
 
-/** Sessions beyond this are dropped oldest first, so a long-running demo cannot grow without bound. */
-const MAX_SESSIONS = 10_000;
+/** Sessions beyond this are dropped least recently used first, so a long-running demo cannot grow without bound. */
+export const MAX_SESSIONS = 10_000;
 
 export type PortalSession = {
   provider: ProviderId;
@@ -31,7 +32,8 @@ export type IssuedPortal = { url: string; token: string; expiresAt: number };
  * renders the page each link opens.
  */
 export class PortalPages {
-  readonly #sessions = new Map<string, PortalSession>();
+  /** Constant time per call: expired sessions are not swept, they answer 410 until the size bound pushes them out. */
+  readonly #sessions = new LRUCache<string, PortalSession>({ max: MAX_SESSIONS });
   /** Signs Lemon Squeezy links; new on every start, like a real signing key nobody else knows. */
   readonly #signingKey = randomBytes(32);
 
@@ -78,10 +80,7 @@ export class PortalPages {
   }
 
   #store(token: string, session: Omit<PortalSession, "expiresAt">): number {
-    const now = this.now();
-    for (const [key, { expiresAt }] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(key);
-    if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
-    const expiresAt = now + PORTAL_TTL_MS[session.provider];
+    const expiresAt = this.now() + PORTAL_TTL_MS[session.provider];
     this.#sessions.set(token, { ...session, expiresAt });
     return expiresAt;
   }

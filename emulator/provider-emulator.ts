@@ -48,6 +48,12 @@ export type ProviderEmulator = {
   requests(provider?: ProviderId): RecordedRequest[];
   /** Forgets queued failures, recorded requests and the webhook delivery log; issued links and subscriptions stay. */
   reset(): void;
+  /**
+   * Requests still waiting for their answer. One the client gave up on ends when its socket closes,
+   * so a client that abandons a call without closing the connection shows here. (Idle keep-alive
+   * connections, which clients may open ahead of need, are not requests and do not count.)
+   */
+  requestsInFlight(): number;
   close(): Promise<void>;
 };
 
@@ -71,7 +77,10 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   let portals: PortalPages;
   let lifecycle: EmulatorLifecycle;
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    inFlight += 1;
+    res.once("close", () => (inFlight -= 1));
     answer(req, res).catch(() => {
       if (!res.headersSent) send(res, { status: 500, body: "Emulator error" });
       else res.destroy();
@@ -178,6 +187,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     failNext: (provider, spec = { status: 500 }) => failures.add(provider, spec),
     requests,
     reset,
+    requestsInFlight: () => inFlight,
     close: () =>
       new Promise<void>((resolve, reject) => {
         closing.abort();

@@ -54,6 +54,11 @@ const providerFailures = {
     error: "Payment provider is unavailable",
     message: `Our payment provider is not answering right now. ${TRY_AGAIN}`,
   },
+  "circuit-open": {
+    status: 503,
+    error: "Payment provider is unavailable",
+    message: `Our payment provider is not answering right now. ${TRY_AGAIN}`,
+  },
   refused: {
     status: 502,
     error: "Payment provider refused the request",

@@ -5,8 +5,6 @@ import { ProviderError, type BillingProvider } from "./provider.ts";
 
 export type LemonSqueezyProviderOptions = {
   apiKey: string;
-  /** The longest the user waits for the portal (the SDK itself never gives up). */
-  timeoutMs: number;
   /** Routes the SDK's calls (hard-wired to api.lemonsqueezy.com) to the local emulator. */
   emulatorOrigin?: string;
   /** The clock the URL cache ages by; tests move it forward. */
@@ -44,7 +42,8 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       // The SDK keeps its key in module state: set it right before the call (it is read synchronously)
       // so two instances in one process never send each other's key.
       lemonSqueezySetup({ apiKey: options.apiKey });
-      const url = portalUrlFrom(await withinTimeout(getCustomer(id), options.timeoutMs));
+      // The SDK has no timeout: the resilience policy aborts its fetch at the deadline (call-scope.server.ts).
+      const url = portalUrlFrom(await getCustomer(id));
 
       cache.set(id, { url, storedAt: now() });
       if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
@@ -70,13 +69,4 @@ function portalUrlFrom({ statusCode, data, error }: LemonSqueezyResult): string 
 
 function fail(kind: ProviderError["kind"], detail: string): never {
   throw new ProviderError("lemonsqueezy", kind, detail);
-}
-
-/** The SDK has no timeout or abort signal: stop waiting (the request itself is left to finish or fail). */
-function withinTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProviderError("lemonsqueezy", "timeout", "no answer in time")), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

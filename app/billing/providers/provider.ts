@@ -12,7 +12,11 @@ export const PROVIDER_NAMES: Record<ProviderId, string> = {
 };
 
 export type PortalCustomer = { providerCustomerId: string };
-export type PortalOptions = { returnUrl: string };
+export type PortalOptions = {
+  returnUrl: string;
+  /** The same for every attempt of one call, so a provider that deduplicates by key (Stripe) sees a retry as one request. */
+  idempotencyKey?: string;
+};
 
 export interface BillingProvider {
   readonly id: ProviderId;
@@ -34,6 +38,7 @@ export type ProviderFailureKind =
   | "rate-limited"
   | "timeout"
   | "unavailable" // network failure, 5xx, malformed answer
+  | "circuit-open" // the provider kept failing: not called again until a cool-down has passed
   | "refused"; // any other 4xx
 
 export class ProviderError extends Error {

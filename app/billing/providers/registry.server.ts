@@ -1,6 +1,7 @@
 import { createLemonSqueezyProvider } from "./lemonsqueezy.server.ts";
 import { createPolarProvider } from "./polar.server.ts";
 import type { BillingProvider, ProviderId } from "./provider.ts";
+import { DEFAULT_RESILIENCE, withResilience, type ResiliencePolicy } from "./resilience.server.ts";
 import { createStripeProvider } from "./stripe.server.ts";
 
 export type ProviderSettings = {
@@ -11,6 +12,8 @@ export type ProviderSettings = {
   /** Set in emulated mode: the SDKs talk to the local emulator, with a placeholder key if none is given. */
   emulatorOrigin?: string;
   timeoutMs?: number;
+  /** Overrides of the shared retry and breaker settings (tests shorten the cool-down). */
+  resilience?: Partial<Omit<ResiliencePolicy, "timeoutMs">>;
 };
 
 /** A user waits on a button click: past this, "try again" is a better answer than a spinner. */
@@ -33,17 +36,24 @@ const PROVIDERS: { [P in ProviderId]: (settings: ProviderSettings, timeoutMs: nu
       emulatorOrigin: s.emulatorOrigin,
     }),
   // Lemon Squeezy keys are JWTs, so the placeholder has the same three-part shape.
-  lemonsqueezy: (s, timeoutMs) =>
+  lemonsqueezy: (s) =>
     createLemonSqueezyProvider({
       apiKey: requireKey(s, s.lemonsqueezy.apiKey, "LEMONSQUEEZY_API_KEY", "emulated.lemonsqueezy.key"),
-      timeoutMs,
       emulatorOrigin: s.emulatorOrigin,
     }),
 };
 
-/** Builds the active provider once; a missing key outside emulation is an operator error, raised here, not per click. */
+/**
+ * Builds the active provider once, inside the one resilience policy every provider gets (ADR 009); a missing
+ * key outside emulation is an operator error, raised here, not per click.
+ */
 export function createBillingProvider(settings: ProviderSettings): BillingProvider {
-  return PROVIDERS[settings.provider](settings, settings.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS);
+  const timeoutMs = settings.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+  return withResilience(PROVIDERS[settings.provider](settings, timeoutMs), {
+    ...DEFAULT_RESILIENCE,
+    ...settings.resilience,
+    timeoutMs,
+  });
 }
 
 function requireKey(settings: ProviderSettings, key: string | undefined, variable: string, placeholder: string): string {

@@ -12,33 +12,32 @@ export type StripeProviderOptions = {
   emulatorOrigin?: string;
 };
 
-/**
- * One retry: the SDK keys every POST with an Idempotency-Key, so retrying a
- * dropped connection, 409 or 5xx is safe, and a second retry would keep a
- * user waiting on a button for little gain.
- */
-const MAX_NETWORK_RETRIES = 1;
 const { errors } = Stripe;
 
 /** Stripe: `billingPortal.sessions.create` → the session's `url`. */
 export function createStripeProvider(options: StripeProviderOptions): BillingProvider {
   const stripe = new Stripe(options.secretKey, {
-    maxNetworkRetries: MAX_NETWORK_RETRIES,
-    // Per attempt, so both attempts together fit the budget (plus the SDK's 0.5–1 s backoff).
-    timeout: Math.max(1, Math.floor(options.timeoutMs / (MAX_NETWORK_RETRIES + 1))),
+    // Retries belong to the shared resilience policy, which resends the same Idempotency-Key (ADR 009).
+    maxNetworkRetries: 0,
+    timeout: options.timeoutMs,
+    // Over `fetch`, looked up per call, so the policy's deadline aborts the request (call-scope.server.ts).
+    httpClient: Stripe.createFetchHttpClient((input, init) => fetch(input, init)),
     ...(options.emulatorOrigin ? emulatedHost(options.emulatorOrigin) : {}),
   });
 
   return {
     id: "stripe",
-    async createPortal(customer, { returnUrl }) {
+    async createPortal(customer, { returnUrl, idempotencyKey }) {
       let session: Stripe.BillingPortal.Session;
       try {
-        session = await stripe.billingPortal.sessions.create({
-          customer: customer.providerCustomerId,
-          return_url: returnUrl,
-          ...(options.portalConfigurationId ? { configuration: options.portalConfigurationId } : {}),
-        });
+        session = await stripe.billingPortal.sessions.create(
+          {
+            customer: customer.providerCustomerId,
+            return_url: returnUrl,
+            ...(options.portalConfigurationId ? { configuration: options.portalConfigurationId } : {}),
+          },
+          idempotencyKey ? { idempotencyKey } : undefined,
+        );
       } catch (error) {
         throw toProviderError(error);
       }

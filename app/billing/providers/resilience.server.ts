@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ConstantBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+} from "cockatiel";
+import { logEvent } from "~/observability/log.server.ts";
+import { runInCallScope, type CallScope } from "./call-scope.server.ts";
+import { ProviderError, type BillingProvider, type ProviderFailureKind } from "./provider.ts";
+
+/** One policy for every provider (ADR 009). */
+export type ResiliencePolicy = {
+  /** The whole call, retries and backoff included; at the limit the request is aborted. */
+  timeoutMs: number;
+  /** Extra attempts after an `unavailable` failure (5xx, dropped connection, malformed answer). */
+  retries: number;
+  retryDelayMs: number;
+  /** Consecutive failed calls (after their retries) that open the circuit. */
+  breakerFailures: number;
+  /** How long an open circuit answers at once before letting one trial call through. */
+  breakerCoolDownMs: number;
+};
+
+export const DEFAULT_RESILIENCE: Omit<ResiliencePolicy, "timeoutMs"> = {
+  retries: 1,
+  retryDelayMs: 100,
+  breakerFailures: 5,
+  breakerCoolDownMs: 30_000,
+};
+
+/** What says the provider itself is in trouble; a refusal of our request (unknown customer, bad key) does not. */
+const PROVIDER_TROUBLE = new Set<ProviderFailureKind>(["timeout", "unavailable", "rate-limited"]);
+/** Worth one more attempt at once: the request may never have arrived. A 429 asked us to wait, a timeout spent the budget. */
+const RETRYABLE = new Set<ProviderFailureKind>(["unavailable"]);
+
+const isProviderTrouble = (error: unknown) =>
+  error instanceof TaskCancelledError || (error instanceof ProviderError && PROVIDER_TROUBLE.has(error.kind));
+
+/**
+ * Wraps any provider in the same policy: a deadline over the whole call, one
+ * retry where a repeat is harmless, and a circuit breaker. Every provider
+ * built by the registry gets it; an adapter only maps its SDK's errors to
+ * ProviderError kinds.
+ */
+export function withResilience(provider: BillingProvider, policy: ResiliencePolicy): BillingProvider {
+  const breaker = circuitBreaker(handleWhen(isProviderTrouble), {
+    halfOpenAfter: policy.breakerCoolDownMs,
+    breaker: new ConsecutiveBreaker(policy.breakerFailures),
+  });
+  let openedAt = 0;
+  breaker.onBreak(() => {
+    openedAt = Date.now();
+    logEvent("warn", "billing.provider.circuit_open", { provider: provider.id, coolDownMs: policy.breakerCoolDownMs });
+  });
+  breaker.onHalfOpen(() => logEvent("info", "billing.provider.circuit_half_open", { provider: provider.id }));
+  breaker.onReset(() => logEvent("info", "billing.provider.circuit_closed", { provider: provider.id }));
+
+  const retryPolicy = retry(
+    handleWhen((error) => error instanceof ProviderError && RETRYABLE.has(error.kind)),
+    { maxAttempts: policy.retries, backoff: new ConstantBackoff(policy.retryDelayMs) },
+  );
+
+  function circuitOpen(): ProviderError {
+    const remainingMs = openedAt + policy.breakerCoolDownMs - Date.now();
+    return new ProviderError(provider.id, "circuit-open", "circuit open after repeated failures", Math.max(1, Math.ceil(remainingMs / 1000)));
+  }
+
+  return {
+    id: provider.id,
+    async createPortal(customer, options) {
+      // While the one trial call is out, others answer at once rather than queue behind it.
+      if (breaker.state === CircuitState.HalfOpen) throw circuitOpen();
+
+      // A deadline per call, so this call knows whether it was its own budget that ran out.
+      const deadline = timeout(policy.timeoutMs, TimeoutStrategy.Aggressive);
+      let timedOut = false;
+      deadline.onTimeout(() => (timedOut = true));
+      const idempotencyKey = options.idempotencyKey ?? randomUUID();
+      let lastAttempt: CallScope | undefined;
+
+      try {
+        return await wrap(breaker, deadline, retryPolicy).execute(({ signal }) => {
+          // The retry policy may wake from its backoff after the deadline: send nothing then.
+          if (signal.aborted) throw new TaskCancelledError();
+          lastAttempt = { signal };
+          return runInCallScope(lastAttempt, () => provider.createPortal(customer, { ...options, idempotencyKey }));
+        });
+      } catch (error) {
+        if (error instanceof BrokenCircuitError) throw circuitOpen();
+        if (timedOut || error instanceof TaskCancelledError) {
+          throw new ProviderError(provider.id, "timeout", "no answer within the time budget");
+        }
+        if (error instanceof ProviderError && error.kind === "rate-limited" && error.retryAfterSeconds === undefined) {
+          // The SDK hid the header; the scoped fetch saw it.
+          const seconds = lastAttempt?.retryAfterSeconds;
+          if (seconds !== undefined) throw new ProviderError(error.provider, error.kind, error.detail, seconds);
+        }
+        throw error;
+      }
+    },
+  };
+}
