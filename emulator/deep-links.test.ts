@@ -65,6 +65,22 @@ async function subscribe(provider: ProviderId) {
   return { customerId: summary.customerId, subscriptionId: summary.id };
 }
 
+/** A second Stripe subscription (Starter) for an existing customer, as a checkout with `customer` makes it. */
+async function subscribeAgain(customerId: string): Promise<string> {
+  const known = new Set(emulator.lifecycle.summaries("stripe").map((summary) => summary.id));
+  const checkout = await stripe.checkout.sessions.create({
+    mode: "subscription",
+    customer: customerId,
+    line_items: [{ price: "price_emulated_starter", quantity: 1 }],
+    success_url: `${APP}/account`,
+  });
+  await pay(checkout.url!);
+  await takeEvents();
+  const added = emulator.lifecycle.summaries("stripe").find((summary) => !known.has(summary.id))!;
+  expect(added.customerId).toBe(customerId);
+  return added.id;
+}
+
 function subscription(provider: ProviderId, id: string) {
   return emulator.lifecycle.summaries(provider).find((summary) => summary.id === id)!;
 }
@@ -153,6 +169,8 @@ describe("Stripe portal deep links (flow_data)", () => {
 
   it("subscription_cancel lands on a cancel confirmation for that subscription, which cancels it at period end", async () => {
     const { customerId, subscriptionId } = await subscribe("stripe");
+    // A later subscription of the same customer, so "the customer's subscription" would pick the wrong one.
+    const later = await subscribeAgain(customerId);
     const session = await stripe.billingPortal.sessions.create({
       customer: customerId,
       return_url: RETURN_URL,
@@ -172,6 +190,7 @@ describe("Stripe portal deep links (flow_data)", () => {
     expect(home.pathname).toBe(new URL(session.url).pathname.replace(/\/flow$/, ""));
     expect(await page(home.href)).toContain("will end at the end of the billing period");
     expect(subscription("stripe", subscriptionId)).toMatchObject({ status: "active", cancelAtPeriodEnd: true });
+    expect(subscription("stripe", later).cancelAtPeriodEnd).toBe(false);
     const events = await takeEvents();
     expect(events.map((event) => event.type)).toEqual(["customer.subscription.updated"]);
     expect(events[0]!.event.data.object).toMatchObject({ id: subscriptionId, cancel_at_period_end: true });
