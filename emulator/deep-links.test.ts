@@ -379,6 +379,8 @@ describe("Lemon Squeezy subscription URLs (getSubscription)", () => {
     const events = await takeEvents();
     expect(events.map((event) => event.type)).toEqual(["subscription_payment_success", "subscription_payment_recovered", "subscription_updated"]);
     expect(events[2]!.event.data).toMatchObject({ id: subscriptionId, attributes: { status: "active" } });
+    // The webhook carries the same kind of signed links as the API (apps often store them from webhooks).
+    expect(await page(events[2]!.event.data.attributes.urls.update_payment_method)).toContain(`<code>${subscriptionId}</code>`);
   });
 
   it("customer_portal_update_subscription switches the plan of that subscription only", async () => {

@@ -229,7 +229,8 @@ function sectionFor(page: DeepPage): string {
         .map((subscription) => `<p role="alert" class="alert">Your last payment for ${escapeHtml(subscription.plan.name)} (<code>${escapeHtml(subscription.id)}</code>) failed. Update your card to pay ${escapeHtml(subscription.plan.priceText)}.</p>`)
         .join("");
       const current = page.subscriptions[0]?.card;
-      return `${alerts}
+      const only = page.subscriptions.length === 1 ? subscriptionFacts(page.subscriptions[0]!) : "";
+      return `${alerts}${only}
     ${current ? `<p>Current card: ${escapeHtml(current.brand)} ending ${escapeHtml(current.lastFour)}</p>` : ""}
     <form method="post" id="update-card">
       <label for="card">New card number (test card)</label>

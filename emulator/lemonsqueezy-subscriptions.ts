@@ -37,9 +37,10 @@ export function handleLemonSqueezySubscriptionApi(
 
   const subscription = subscriptions.get("lemonsqueezy", decodeURIComponent(id));
   if (!subscription) return jsonApiError(404, "The requested resource could not be found.");
-  const urls = deepLinks.lemonSqueezySubscriptionUrls(subscription);
-  const resource = lemonSqueezySubscription(subscription, { lemonSqueezyPortalUrl: () => urls.customer_portal });
-  const data = { ...resource, attributes: { ...resource.attributes, urls } };
+  const data = lemonSqueezySubscription(subscription, {
+    lemonSqueezyPortalUrl: (owned) => portals.signLemonSqueezyUrl(owned.customer).url,
+    lemonSqueezySubscriptionUrls: (owned) => deepLinks.lemonSqueezySubscriptionUrls(owned),
+  });
   const included = include.length > 0 ? { included: [customerDocument(subscription.customer, portals).data] } : {};
   return {
     status: 200,

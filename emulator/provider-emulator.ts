@@ -183,6 +183,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   portals = new PortalPages(origin, options.appReturnUrl, now, (session, request) => lifecycle.portalPanel(session, request));
   lifecycle.attachPortals(portals);
   deepLinks = new DeepLinkPages(origin, options.appReturnUrl, now, portals, lifecycle);
+  lifecycle.attachLemonSqueezySubscriptionUrls((subscription) => deepLinks.lemonSqueezySubscriptionUrls(subscription));
 
   return {
     origin,
