@@ -35,7 +35,7 @@ export const lemonSqueezyApi: ProviderApi = {
   errorResponse: (status) => jsonApiError(status, "The request failed. (emulated)"),
 };
 
-function customerDocument(customer: EmulatedCustomer, portals: PortalPages) {
+export function customerDocument(customer: EmulatedCustomer, portals: PortalPages) {
   // Links name the real API even when the emulator serves the document, as the SDK's own tests expect.
   const self = `${LEMON_SQUEEZY_API_ORIGIN}/v1/customers/${customer.id}`;
   const subscribed = customer.portal === "ready";

@@ -9,7 +9,7 @@ import { noticeFor, parsePortalAction, subscriptionPanel, type PortalActionReque
 import { PAGE_HEADERS, type PortalPages, type PortalSession } from "./portal-pages.ts";
 import { MONTH_MS, SubscriptionStore, type EmulatedSubscription } from "./subscriptions.ts";
 import { WebhookDelivery, type DeliveryRecord, type WebhookDeliveryOptions } from "./webhook-delivery.ts";
-import { eventsFor, type LifecycleChange } from "./webhook-events.ts";
+import { eventsFor, type EventContext, type LifecycleChange } from "./webhook-events.ts";
 import type { WebhookSecrets } from "./webhook-signing.ts";
 import type { EmulatorRequest, EmulatorResponse } from "./wire.ts";
 
@@ -61,6 +61,7 @@ export class EmulatorLifecycle {
   readonly #checkouts: CheckoutSessions;
   readonly #waitMs: number;
   #portals!: PortalPages;
+  #lemonSqueezySubscriptionUrls?: EventContext["lemonSqueezySubscriptionUrls"];
 
   constructor(
     origin: string,
@@ -80,6 +81,11 @@ export class EmulatorLifecycle {
   /** The portal pages sign Lemon Squeezy's subscription URLs; they are created after the lifecycle (they render its panel). */
   attachPortals(portals: PortalPages): void {
     this.#portals = portals;
+  }
+
+  /** Lemon Squeezy's subscription events carry the same signed per-subscription URLs as its API (emulator/deep-links.ts). */
+  attachLemonSqueezySubscriptionUrls(urls: NonNullable<EventContext["lemonSqueezySubscriptionUrls"]>): void {
+    this.#lemonSqueezySubscriptionUrls = urls;
   }
 
   // ------------------------------------------------------------ wire entry points
@@ -276,9 +282,10 @@ export class EmulatorLifecycle {
     return customer;
   }
 
-  #eventContext() {
+  #eventContext(): EventContext {
     return {
       lemonSqueezyPortalUrl: (subscription: EmulatedSubscription) => this.#portals.signLemonSqueezyUrl(subscription.customer).url,
+      lemonSqueezySubscriptionUrls: this.#lemonSqueezySubscriptionUrls,
     };
   }
 }

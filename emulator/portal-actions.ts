@@ -23,7 +23,7 @@ export function parsePortalAction(fields: Record<string, unknown>): PortalAction
 }
 
 /** What the page says after an action (its `notice` query parameter). */
-const NOTICES: Record<string, string> = {
+export const NOTICES: Record<string, string> = {
   cancel: "Your subscription will end at the end of the billing period.",
   resume: "Your subscription will renew as usual.",
   switch_plan: "Your plan has been changed.",

@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { PROVIDER_NAMES, type ProviderId } from "~/billing/providers/provider.ts";
 import { findCustomer, type EmulatedCustomer } from "./customers.ts";
-import { isHttpUrl, type EmulatorRequest, type EmulatorResponse } from "./wire.ts";
+import { STRIPE_PORTAL_LOCALES, type PortalSessionOptions, type StripePortalFlow } from "./stripe-portal-flows.ts";
+import { firstHeader, isHttpUrl, type EmulatorRequest, type EmulatorResponse } from "./wire.ts";
 
 /** How long each provider's portal link stays valid (Stripe: short-lived session, Polar: customer session, LS: signed 24 h). */
 const PORTAL_TTL_MS: Record<ProviderId, number> = {
@@ -22,6 +23,9 @@ export type PortalSession = {
   customer: EmulatedCustomer;
   returnUrl: string | null;
   expiresAt: number;
+  /** Stripe only: the deep link (`flow_data`) and `locale` the session was created with (emulator/deep-links.ts). */
+  flow?: StripePortalFlow | null;
+  locale?: string | null;
 };
 
 export type IssuedPortal = { url: string; token: string; expiresAt: number };
@@ -50,10 +54,12 @@ export class PortalPages {
     return this.#find(request);
   }
 
-  openStripeSession(customer: EmulatedCustomer, returnUrl: string | null): IssuedPortal {
+  openStripeSession(customer: EmulatedCustomer, returnUrl: string | null, options?: PortalSessionOptions): IssuedPortal {
     const token = `test_${randomToken()}`;
-    const expiresAt = this.#store(token, { provider: "stripe", customer, returnUrl });
-    return { url: `${this.origin}/portal/stripe/p/session/${token}`, token, expiresAt };
+    const expiresAt = this.#store(token, { provider: "stripe", customer, returnUrl, ...options });
+    // A deep link lands on its flow's page (emulator/deep-links.ts), the portal home stays at the session URL.
+    const flowPath = options?.flow ? "/flow" : "";
+    return { url: `${this.origin}/portal/stripe/p/session/${token}${flowPath}`, token, expiresAt };
   }
 
   openPolarSession(customer: EmulatedCustomer, returnUrl: string | null): IssuedPortal {
@@ -76,7 +82,8 @@ export class PortalPages {
     if (found === "expired") return errorPage(410, "This portal link has expired", this.appReturnUrl);
     if (!found) return errorPage(404, "This portal link is not valid", this.appReturnUrl);
     const panel = this.subscriptionPanel?.(found, request) ?? "";
-    return portalPage(found.provider, found.customer, found.returnUrl ?? this.appReturnUrl, panel);
+    const language = found.provider === "stripe" ? portalLanguage(found.locale ?? null, request) : undefined;
+    return portalPage(found.provider, found.customer, found.returnUrl ?? this.appReturnUrl, panel, language);
   }
 
   #store(token: string, session: Omit<PortalSession, "expiresAt">): number {
@@ -145,7 +152,13 @@ const STYLE = `
   a { display: inline-block; margin-top: 1rem; padding: .6rem 1rem; border-radius: 8px; background: #1f2328; color: #fff; text-decoration: none; }
 `;
 
-function portalPage(provider: ProviderId, customer: EmulatedCustomer, returnUrl: string, panel: string): EmulatorResponse {
+function portalPage(
+  provider: ProviderId,
+  customer: EmulatedCustomer,
+  returnUrl: string,
+  panel: string,
+  language?: PortalLanguage,
+): EmulatorResponse {
   const name = PROVIDER_NAMES[provider];
   return {
     status: 200,
@@ -159,9 +172,11 @@ function portalPage(provider: ProviderId, customer: EmulatedCustomer, returnUrl:
       <dt>Email</dt><dd>${escapeHtml(customer.email)}</dd>
       <dt>Customer id</dt><dd><code>${escapeHtml(customer.id)}</code></dd>
     </dl>
+    ${language ? languageLine(language) : ""}
     ${panel}
     <p>This page stands in for ${escapeHtml(name)}'s hosted billing portal. Nothing here is real billing data.</p>
     ${returnLink(returnUrl)}`,
+      language?.lang,
     ),
   };
 }
@@ -180,13 +195,33 @@ function errorPage(status: 404 | 410, title: string, appReturnUrl: string): Emul
 }
 
 /** Only http(s) targets become links, so a hostile return URL cannot run script on this origin. */
-function returnLink(url: string): string {
+export function returnLink(url: string): string {
   return isHttpUrl(url) ? `<a href="${escapeHtml(url)}">Return to the app</a>` : "";
 }
 
-export function layout(title: string, content: string): string {
+/** The language a Stripe portal page is shown in: the session's `locale` as given, and the page's `lang`. */
+export type PortalLanguage = { locale: string | null; lang: string };
+
+/**
+ * Stripe shows `auto` (and a session without a locale) in the browser's
+ * language, so `lang` follows Accept-Language then; the visible line keeps
+ * what the app sent, for tests to check.
+ */
+export function portalLanguage(locale: string | null, request: EmulatorRequest): PortalLanguage {
+  if (locale !== null && locale !== "auto") return { locale, lang: locale };
+  const accepted = (firstHeader(request.headers, "accept-language") ?? "").split(",").map((part) => part.split(";")[0]!.trim());
+  const supported = new Set<string>(STRIPE_PORTAL_LOCALES);
+  const lang = accepted.map((tag) => (supported.has(tag) ? tag : tag.split("-")[0]!)).find((tag) => supported.has(tag) && tag !== "auto");
+  return { locale, lang: lang ?? "en" };
+}
+
+export function languageLine({ locale }: PortalLanguage): string {
+  return `<p class="language">Language: ${escapeHtml(locale ?? "not set")}</p>`;
+}
+
+export function layout(title: string, content: string, lang = "en"): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(lang)}">
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -3,9 +3,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
+import { DeepLinkPages } from "./deep-links.ts";
 import { FailureQueue, parseFailureRequest, type FailureSpec } from "./failures.ts";
 import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
+import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.ts";
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
 import { stripeApi } from "./stripe-api.ts";
@@ -76,6 +78,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   const closing = new AbortController();
   let portals: PortalPages;
   let lifecycle: EmulatorLifecycle;
+  let deepLinks: DeepLinkPages;
 
   let inFlight = 0;
   const server = createServer((req, res) => {
@@ -95,6 +98,8 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     if (request.path.startsWith("/__emulator/")) return send(res, (await lifecycleControl(request, lifecycle)) ?? control(request));
     if (request.path.startsWith("/checkout/")) return send(res, await lifecycle.handleCheckoutPage(request));
     if (request.path.startsWith("/portal/")) {
+      const deepLinked = deepLinks.handle(request);
+      if (deepLinked) return send(res, await deepLinked);
       if (request.method === "POST") return send(res, await lifecycle.handlePortalAction(request, portals.session(request)));
       if (request.method !== "GET") return send(res, { status: 405, headers: { allow: "GET, POST" }, body: "Method Not Allowed" });
       return send(res, portals.render(request));
@@ -113,7 +118,13 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
       );
       if (!waited) return void res.destroy();
     }
-    send(res, failure && isFailureAnswer(failure) ? failureResponse(api, failure) : (lifecycle.handleApi(provider, request) ?? api.handle(request, portals)));
+    send(res, failure && isFailureAnswer(failure) ? failureResponse(api, failure) : providerAnswer(provider, request));
+  }
+
+  function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
+    const subscriptions = lifecycle.subscriptions;
+    const subscriptionApi = provider === "lemonsqueezy" ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals) : undefined;
+    return subscriptionApi ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {
@@ -180,6 +191,8 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   lifecycle = new EmulatorLifecycle(origin, options.appReturnUrl, now, options.webhooks);
   portals = new PortalPages(origin, options.appReturnUrl, now, (session, request) => lifecycle.portalPanel(session, request));
   lifecycle.attachPortals(portals);
+  deepLinks = new DeepLinkPages(origin, options.appReturnUrl, now, portals, lifecycle);
+  lifecycle.attachLemonSqueezySubscriptionUrls((subscription) => deepLinks.lemonSqueezySubscriptionUrls(subscription));
 
   return {
     origin,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { findCustomer } from "./customers.ts";
+import { flowObject, parsePortalSessionOptions } from "./stripe-portal-flows.ts";
 import { firstHeader, isHttpUrl, jsonResponse, type EmulatorRequest, type EmulatorResponse, type ProviderApi } from "./wire.ts";
 
 const SESSIONS_PATH = "/v1/billing_portal/sessions";
@@ -25,7 +26,7 @@ export const stripeApi: ProviderApi = {
   claims: (request) =>
     request.path.startsWith("/v1/") && (request.path.startsWith("/v1/billing_portal/") || "stripe-version" in request.headers),
 
-  handle(request, portals) {
+  handle(request, portals, context) {
     const refusal = authenticate(request.bearerToken);
     if (refusal) return refusal;
     if (request.method !== "POST" || request.path !== SESSIONS_PATH) {
@@ -94,7 +95,10 @@ export const stripeApi: ProviderApi = {
       });
     }
 
-    const portal = portals.openStripeSession(customer, returnUrl);
+    const options = parsePortalSessionOptions(params, customer, context.subscriptions);
+    if ("error" in options) return stripeError(request, 400, options.error);
+
+    const portal = portals.openStripeSession(customer, returnUrl, options);
     return jsonResponse(
       200,
       {
@@ -105,9 +109,9 @@ export const stripeApi: ProviderApi = {
         created: Math.floor(Date.now() / 1000),
         customer: customer.id,
         customer_account: null,
-        flow: null,
+        flow: options.flow ? flowObject(options.flow) : null,
         livemode,
-        locale: params.get("locale"),
+        locale: options.locale,
         on_behalf_of: params.get("on_behalf_of"),
         return_url: returnUrl,
         url: portal.url,

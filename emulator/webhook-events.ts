@@ -11,6 +11,7 @@ import {
 import { LEMON_SQUEEZY_API_ORIGIN } from "./lemonsqueezy-routing.ts";
 import { LEMON_SQUEEZY_STORE_ID } from "./plans.ts";
 import { polarCustomer } from "./polar-api.ts";
+import type { LemonSqueezySubscriptionUrls } from "./deep-links.ts";
 import type { EmulatedSubscription } from "./subscriptions.ts";
 import type { OutgoingEvent } from "./webhook-delivery.ts";
 
@@ -30,6 +31,8 @@ export type LifecycleChange =
 export type EventContext = {
   /** Lemon Squeezy's signed portal URL for the customer (its subscription `urls`). */
   lemonSqueezyPortalUrl: (subscription: EmulatedSubscription) => string;
+  /** Lemon Squeezy's signed per-subscription `urls` (emulator/deep-links.ts); without it they point into the portal home. */
+  lemonSqueezySubscriptionUrls?: (subscription: EmulatedSubscription) => LemonSqueezySubscriptionUrls;
 };
 
 /** The provider's webhook events for a change, in the order the emulator sends them; `before` is the state before it. */
@@ -371,7 +374,7 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
         created_at: lemonSqueezyTime(subscription.createdAt),
         updated_at: lemonSqueezyTime(subscription.updatedAt),
       },
-      urls: {
+      urls: context.lemonSqueezySubscriptionUrls?.(subscription) ?? {
         // Deep links into the same signed page; the fragment picks the section.
         update_payment_method: `${portal}#update-card`,
         customer_portal: portal,

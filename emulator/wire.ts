@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { PortalPages } from "./portal-pages.ts";
+import type { SubscriptionStore } from "./subscriptions.ts";
 
 /** One request as the emulator's provider handlers see it: already read and parsed. */
 export type EmulatorRequest = {
@@ -41,7 +42,10 @@ export function isHttpUrl(value: string): boolean {
 /** One emulated provider API: which requests are its own, how it answers them. */
 export type ProviderApi = {
   claims(request: EmulatorRequest): boolean;
-  handle(request: EmulatorRequest, portals: PortalPages): EmulatorResponse;
+  handle(request: EmulatorRequest, portals: PortalPages, context: ApiContext): EmulatorResponse;
   /** The provider's own error answer for a status, used when a failure is injected. */
   errorResponse(status: number): EmulatorResponse;
 };
+
+/** The emulator state a provider API call may read (Stripe's deep links check the subscription they name). */
+export type ApiContext = { subscriptions: SubscriptionStore };
