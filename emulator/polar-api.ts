@@ -109,6 +109,7 @@ export function polarCustomer(customer: EmulatedCustomer) {
     default_payment_method_id: null,
     deleted_at: null,
     first_user_event_at: null,
-    avatar_url: null,
+    // Polar always sends a string here, and the 0.x SDKs (the peer in bench/) reject null.
+    avatar_url: `https://avatars.polar.test/${customer.id}.png`,
   };
 }
