@@ -83,10 +83,10 @@ const UNKNOWN_ADDRESS = "unknown";
 
 type LoginCheck = { ok: true; user: AuthUser } | { ok: false; email: string; refusal?: Refusal };
 
-export function createAuth({ prisma, sessionSecrets, secureCookie, ...options }: AuthOptions): Auth {
+export function createAuth({ prisma, sessionSecrets, secureCookie, rateLimits, passwordHashing }: AuthOptions): Auth {
   const sessions = createSessionStore({ prisma, secrets: sessionSecrets, secure: secureCookie });
-  const limits = options.rateLimits ?? { loginFailures: NO_LIMIT, loginAttempts: NO_LIMIT, signups: NO_LIMIT };
-  const passwords = options.passwordHashing ?? createPasswordHashing();
+  const limits = rateLimits ?? { loginFailures: NO_LIMIT, loginAttempts: NO_LIMIT, signups: NO_LIMIT };
+  const passwords = passwordHashing ?? createPasswordHashing();
 
   async function checkCredentials(form: FormData, clientAddress: string): Promise<LoginCheck> {
     const typedEmail = submittedEmail(form);
