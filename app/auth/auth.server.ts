@@ -33,6 +33,17 @@ export function refusalInit(refusal: Refusal | undefined, otherwise: number): Re
   return { status: refusal.status, headers: { "Retry-After": String(refusal.retryAfterSeconds) } };
 }
 
+/**
+ * A route's `headers` export for pages whose action may refuse: React Router passes only an
+ * action's cookies on to the document by default, and a refused browser needs `Retry-After` too.
+ */
+export function withRetryAfter({ parentHeaders, actionHeaders }: { parentHeaders: Headers; actionHeaders: Headers }): Headers {
+  const headers = new Headers(parentHeaders);
+  const retryAfter = actionHeaders.get("Retry-After");
+  if (retryAfter) headers.set("Retry-After", retryAfter);
+  return headers;
+}
+
 export type LoginResult =
   | { ok: true; user: AuthUser; headers: Headers }
   | { ok: false; error: typeof INVALID_CREDENTIALS_MESSAGE; email: string }

@@ -100,6 +100,11 @@ describe("login failures per email and address", () => {
     const sixth = await logIn(HOME, "not-the-password");
     expectRefused(sixth, 15 * 60);
     expect(sixth.data).toEqual({ error: "Too many sign-in attempts. Please try again in 15 minutes.", email: EMAIL });
+    // React Router builds the page's headers with the route's `headers` export: Retry-After must survive it.
+    const pageHeaders = new Headers(
+      login.headers({ actionHeaders: sixth.headers, loaderHeaders: new Headers(), parentHeaders: new Headers() } as never),
+    );
+    expect(pageHeaders.get("Retry-After")).toBe(sixth.headers.get("Retry-After"));
     expectRefused(await logIn(HOME, PASSWORD), 15 * 60);
     // The refusals were cheap: no password hashing at all.
     expect(kdf.runs()).toBe(runsBefore);
@@ -157,6 +162,10 @@ describe("signups per address", () => {
 
     const third = await signUp(HOME, "third@example.test");
     expectRefused(third, 60 * 60);
+    const pageHeaders = new Headers(
+      signup.headers({ actionHeaders: third.headers, loaderHeaders: new Headers(), parentHeaders: new Headers() } as never),
+    );
+    expect(pageHeaders.get("Retry-After")).toBe(third.headers.get("Retry-After"));
     expect(third.data?.error).toBe("Too many accounts were created from your network. Please try again in 60 minutes.");
     expect(kdf.runs()).toBe(runsBefore);
     expect(await prisma.user.count({ where: { email: "third@example.test" } })).toBe(0);

@@ -1,12 +1,15 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
-import { refusalInit } from "~/auth/auth.server.ts";
+import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { safeRedirectPath } from "~/auth/redirect-to.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { auth, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Log in · PortalStack" }];
+
+// A refused attempt\'s Retry-After reaches the browser (React Router passes on only cookies by default).
+export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);

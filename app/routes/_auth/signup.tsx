@@ -1,11 +1,14 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/signup";
-import { refusalInit } from "~/auth/auth.server.ts";
+import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { PASSWORD_MIN_LENGTH } from "~/auth/credentials.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { auth } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
+
+// A refused attempt\'s Retry-After reaches the browser (React Router passes on only cookies by default).
+export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
