@@ -8,7 +8,7 @@ import { auth, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Log in · PortalStack" }];
 
-// A refused attempt\'s Retry-After reaches the browser (React Router passes on only cookies by default).
+// A refused attempt's Retry-After reaches the browser (React Router passes on only cookies by default).
 export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {

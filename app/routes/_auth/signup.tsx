@@ -7,7 +7,7 @@ import { auth } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
 
-// A refused attempt\'s Retry-After reaches the browser (React Router passes on only cookies by default).
+// A refused attempt's Retry-After reaches the browser (React Router passes on only cookies by default).
 export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
