@@ -109,7 +109,7 @@ export function createAuth({ prisma, sessionSecrets, secureCookie, rateLimits, p
     if (!parsed.success) return { ok: false, email: typedEmail };
     const { email, password } = parsed.data;
 
-    // A failure is counted before the check (and given back on success), so parallel guesses cannot
+    // A failure is counted before the check (and the count cleared on success), so parallel guesses cannot
     // all slip in under the limit. Unknown emails are counted the same way, so a refusal tells nothing.
     const failureKey = [email, clientAddress];
     const emailLimited = await limits.loginFailures.consume(failureKey);
