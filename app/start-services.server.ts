@@ -7,6 +7,7 @@ import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
+import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
 import type { ProviderEmulator } from "../emulator/provider-emulator.ts";
 
 /**
@@ -42,10 +43,18 @@ export async function startServices(config: Config, options: { database?: Databa
 
   const provider = createBillingProvider({ ...config.billing, emulatorOrigin });
   const secure = config.appOrigin.startsWith("https:");
-  const auth = createAuth({ prisma: database.prisma, sessionSecrets: config.sessionSecrets, secureCookie: secure });
+  // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").
+  const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
+  const auth = createAuth({
+    prisma: database.prisma,
+    sessionSecrets: config.sessionSecrets,
+    secureCookie: secure,
+    rateLimits,
+  });
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,
+    providerCalls: rateLimits.providerCalls,
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
@@ -57,6 +66,7 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
+    rateLimits.stop();
     await emulator?.close();
     await database.close();
   }

@@ -53,7 +53,14 @@ async function measure(name: string, run: () => Promise<Response>, expectStatus:
 }
 
 async function withServices<T>(provider: ProviderId, run: (services: Services) => Promise<T>): Promise<T> {
-  const config = parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: provider, PAYMENT_EMULATOR: "1" });
+  // The provider-call limit (10 per user per minute) would refuse most rounds: measured here is the cost of a call.
+  const config = parseConfig({
+    APP_ENV: "test",
+    APP_URL: APP,
+    PAYMENT_PROVIDER: provider,
+    PAYMENT_EMULATOR: "1",
+    RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
+  });
   const database = await openDatabase({ kind: "embedded", dataDir: IN_MEMORY_DATA_DIR });
   const services = await startServices(config, { database });
   try {

@@ -81,6 +81,8 @@ describe.each(PROVIDER_IDS)("billing portal with %s active", (provider) => {
       PAYMENT_PROVIDER: provider,
       PAYMENT_EMULATOR: "1",
       PAYMENT_TIMEOUT_MS: "800",
+      // Every row here must reach the provider; the provider-call limit has its own tests (tests/rate-limits.test.ts).
+      RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
     });
     services = await startServices(config, { database: await createTestDatabase() });
     cookie = await signIn(services, demoEmail(provider));

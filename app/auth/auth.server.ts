@@ -1,10 +1,11 @@
 import { redirect } from "react-router";
-import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import { z } from "zod";
 import { Prisma, type PrismaClient } from "~/db/generated/client.ts";
 import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
-import { hashPassword, needsRehash, verifyPassword } from "./password.server.ts";
+import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
+import { createPasswordHashing, PasswordHashingBusyError, type PasswordHashing } from "./password-hashing.server.ts";
+import { needsRehash } from "./password.server.ts";
 import { safeRedirectPath } from "./redirect-to.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
 
@@ -12,16 +13,48 @@ export type AuthUser = SessionUser;
 
 export const INVALID_CREDENTIALS_MESSAGE = "Invalid email or password.";
 export const EMAIL_TAKEN_MESSAGE = "An account with this email already exists.";
+export const BUSY_MESSAGE = "We are handling a lot of sign-ins right now. Please try again in a moment.";
+
+/** The same words whether or not the email has an account: the counters exist for unknown emails too. */
+export function tooManyLoginsMessage(retryAfterSeconds: number): string {
+  return `Too many sign-in attempts. Please try again in ${waitPhrase(retryAfterSeconds)}.`;
+}
+
+export function tooManySignupsMessage(retryAfterSeconds: number): string {
+  return `Too many accounts were created from your network. Please try again in ${waitPhrase(retryAfterSeconds)}.`;
+}
+
+/** A request refused before any password work: 429 past a rate limit, 503 when hashing is at capacity. */
+export type Refusal = { status: 429 | 503; retryAfterSeconds: number };
+
+/** The response status and `Retry-After` header for a refused login or signup. */
+export function refusalInit(refusal: Refusal | undefined, otherwise: number): ResponseInit {
+  if (!refusal) return { status: otherwise };
+  return { status: refusal.status, headers: { "Retry-After": String(refusal.retryAfterSeconds) } };
+}
+
+/**
+ * A route's `headers` export for pages whose action may refuse: React Router passes only an
+ * action's cookies on to the document by default, and a refused browser needs `Retry-After` too.
+ */
+export function withRetryAfter({ parentHeaders, actionHeaders }: { parentHeaders: Headers; actionHeaders: Headers }): Headers {
+  const headers = new Headers(parentHeaders);
+  const retryAfter = actionHeaders.get("Retry-After");
+  if (retryAfter) headers.set("Retry-After", retryAfter);
+  return headers;
+}
 
 export type LoginResult =
   | { ok: true; user: AuthUser; headers: Headers }
-  | { ok: false; error: typeof INVALID_CREDENTIALS_MESSAGE; email: string };
+  | { ok: false; error: typeof INVALID_CREDENTIALS_MESSAGE; email: string }
+  | { ok: false; error: string; email: string; refusal: Refusal };
 
 export type SignupFieldErrors = { email?: string[]; password?: string[] };
 
 export type SignupResult =
   | { ok: true; user: AuthUser; headers: Headers }
-  | { ok: false; fieldErrors: SignupFieldErrors; email: string };
+  | { ok: false; fieldErrors: SignupFieldErrors; email: string }
+  | { ok: false; fieldErrors: SignupFieldErrors; error: string; email: string; refusal: Refusal };
 
 export type Auth = {
   /** The signed-in user, or null (no cookie, or one that is tampered with, expired or logged out). */
@@ -33,10 +66,13 @@ export type Auth = {
   requireUser(request: Request, options?: { redirectTo?: string }): Promise<AuthUser>;
   /** Throws a redirect to `/account` when someone is already signed in. */
   requireAnonymous(request: Request): Promise<void>;
-  /** Checks the posted `email` and `password` (remix-auth FormStrategy) and opens a session. */
-  login(request: Request): Promise<LoginResult>;
+  /**
+   * Checks the posted `email` and `password` (remix-auth FormStrategy) and opens a session.
+   * `clientAddress` (the trusted client IP) keys the rate limits.
+   */
+  login(request: Request, clientAddress?: string): Promise<LoginResult>;
   /** Creates an account from the posted `email` and `password` and opens a session. */
-  signup(request: Request): Promise<SignupResult>;
+  signup(request: Request, clientAddress?: string): Promise<SignupResult>;
   /** Deletes the server-side session, so a copied cookie stops working, and clears the cookie. */
   logout(request: Request): Promise<{ headers: Headers }>;
 };
@@ -47,31 +83,62 @@ export type AuthOptions = {
   sessionSecrets: string[];
   /** True when the app's URL is https. */
   secureCookie: boolean;
+  /** SPEC "Rate limits" for login and signup; none when left out. */
+  rateLimits?: { loginFailures: RateLimit; loginAttempts: RateLimit; signups: RateLimit };
+  /** The process-wide bounded KDF; a private one when left out. */
+  passwordHashing?: PasswordHashing;
 };
 
-type LoginCheck = { ok: true; user: AuthUser } | { ok: false; email: string };
+/** Where no server entry told us the client's address (a unit test, a bare handler). */
+const UNKNOWN_ADDRESS = "unknown";
 
-export function createAuth({ prisma, sessionSecrets, secureCookie }: AuthOptions): Auth {
+type LoginCheck = { ok: true; user: AuthUser } | { ok: false; email: string; refusal?: Refusal };
+
+export function createAuth({ prisma, sessionSecrets, secureCookie, rateLimits, passwordHashing }: AuthOptions): Auth {
   const sessions = createSessionStore({ prisma, secrets: sessionSecrets, secure: secureCookie });
+  const limits = rateLimits ?? { loginFailures: NO_LIMIT, loginAttempts: NO_LIMIT, signups: NO_LIMIT };
+  const passwords = passwordHashing ?? createPasswordHashing();
 
-  const authenticator = new Authenticator<LoginCheck>().use(
-    new FormStrategy(async ({ form }) => checkCredentials(form)),
-    "form",
-  );
+  async function checkCredentials(form: FormData, clientAddress: string): Promise<LoginCheck> {
+    const typedEmail = submittedEmail(form);
+    // Refusals past a limit come before any password work, so they are cheap.
+    const addressLimited = await limits.loginAttempts.consume([clientAddress]);
+    if (addressLimited) return { ok: false, email: typedEmail, refusal: { status: 429, ...addressLimited } };
 
-  async function checkCredentials(form: FormData): Promise<LoginCheck> {
     const parsed = LoginSchema.safeParse(Object.fromEntries(form));
-    if (!parsed.success) return { ok: false, email: submittedEmail(form) };
+    if (!parsed.success) return { ok: false, email: typedEmail };
     const { email, password } = parsed.data;
+
+    // A failure is counted before the check (and the count cleared on success), so parallel guesses cannot
+    // all slip in under the limit. Unknown emails are counted the same way, so a refusal tells nothing.
+    const failureKey = [email, clientAddress];
+    const emailLimited = await limits.loginFailures.consume(failureKey);
+    if (emailLimited) return { ok: false, email: typedEmail, refusal: { status: 429, ...emailLimited } };
+
     const user = await prisma.user.findUnique({
       where: { email },
       select: { id: true, email: true, password: { select: { hash: true } } },
     });
-    // verifyPassword spends the same time when there is no user, so timing does not tell.
+    // Always verified, with a dummy hash when there is no user: an unknown email costs the same KDF run.
     const hash = user?.password?.hash;
-    if (!user || !(await verifyPassword(password, hash))) return { ok: false, email: submittedEmail(form) };
+    let matches: boolean;
+    try {
+      matches = await passwords.verify(password, hash);
+    } catch (error) {
+      if (!(error instanceof PasswordHashingBusyError)) throw error;
+      await limits.loginFailures.refund(failureKey);
+      return { ok: false, email: typedEmail, refusal: { status: 503, retryAfterSeconds: error.retryAfterSeconds } };
+    }
+    if (!user || !matches) return { ok: false, email: typedEmail };
+
+    await limits.loginFailures.clear(failureKey);
     if (hash && needsRehash(hash)) {
-      await prisma.password.update({ where: { userId: user.id }, data: { hash: await hashPassword(password) } });
+      // The user is already through: a busy KDF keeps the old hash until the next login.
+      const rehashed = await passwords.hash(password).catch((error: unknown) => {
+        if (error instanceof PasswordHashingBusyError) return null;
+        throw error;
+      });
+      if (rehashed) await prisma.password.update({ where: { userId: user.id }, data: { hash: rehashed } });
     }
     return { ok: true, user: { id: user.id, email: user.email } };
   }
@@ -105,25 +172,48 @@ export function createAuth({ prisma, sessionSecrets, secureCookie }: AuthOptions
       if (lookup.status === "active") throw redirect("/account");
     },
 
-    async login(request) {
-      const check = await authenticator.authenticate("form", request);
-      if (!check.ok) return { ok: false, error: INVALID_CREDENTIALS_MESSAGE, email: check.email };
+    async login(request, clientAddress = UNKNOWN_ADDRESS) {
+      // A strategy per call, so its verify step gets the client address as a plain argument.
+      const strategy = new FormStrategy<LoginCheck>(({ form }) => checkCredentials(form, clientAddress));
+      const check = await strategy.authenticate(request);
+      if (!check.ok) {
+        const { email, refusal } = check;
+        if (!refusal) return { ok: false, error: INVALID_CREDENTIALS_MESSAGE, email };
+        const error = refusal.status === 429 ? tooManyLoginsMessage(refusal.retryAfterSeconds) : BUSY_MESSAGE;
+        return { ok: false, error, email, refusal };
+      }
       return { ok: true, user: check.user, headers: await startSession(request, check.user.id) };
     },
 
-    async signup(request) {
+    async signup(request, clientAddress = UNKNOWN_ADDRESS) {
       const form = await request.formData();
       const email = submittedEmail(form);
       const parsed = SignupSchema.safeParse(Object.fromEntries(form));
       if (!parsed.success) return { ok: false, fieldErrors: z.flattenError(parsed.error).fieldErrors, email };
       const emailTaken: SignupResult = { ok: false, fieldErrors: { email: [EMAIL_TAKEN_MESSAGE] }, email };
 
+      // Every well-formed signup counts, taken emails included (they would otherwise list accounts freely).
+      const addressLimited = await limits.signups.consume([clientAddress]);
+      if (addressLimited) {
+        const refusal: Refusal = { status: 429, ...addressLimited };
+        return { ok: false, fieldErrors: {}, error: tooManySignupsMessage(refusal.retryAfterSeconds), email, refusal };
+      }
+
       const existing = await prisma.user.findUnique({ where: { email: parsed.data.email }, select: { id: true } });
       if (existing) return emailTaken;
+      let hash: string;
+      try {
+        hash = await passwords.hash(parsed.data.password);
+      } catch (error) {
+        if (!(error instanceof PasswordHashingBusyError)) throw error;
+        await limits.signups.refund([clientAddress]);
+        const refusal: Refusal = { status: 503, retryAfterSeconds: error.retryAfterSeconds };
+        return { ok: false, fieldErrors: {}, error: BUSY_MESSAGE, email, refusal };
+      }
       let user: AuthUser;
       try {
         user = await prisma.user.create({
-          data: { email: parsed.data.email, password: { create: { hash: await hashPassword(parsed.data.password) } } },
+          data: { email: parsed.data.email, password: { create: { hash } } },
           select: { id: true, email: true },
         });
       } catch (error) {
@@ -138,4 +228,11 @@ export function createAuth({ prisma, sessionSecrets, secureCookie }: AuthOptions
       return { headers: new Headers({ "Set-Cookie": await sessions.destroy(request) }) };
     },
   };
+}
+
+/** "15 minutes", "1 minute", "30 seconds": how long a refused person waits, rounded up. */
+function waitPhrase(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? "1 second" : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
 }

@@ -4,6 +4,8 @@ import type { PrismaClient } from "~/db/generated/client.ts";
 import { createAuth, EMAIL_TAKEN_MESSAGE, INVALID_CREDENTIALS_MESSAGE, type Auth } from "./auth.server.ts";
 import { hashPassword } from "./password.server.ts";
 import { get, post } from "../../tests/requests.ts";
+import { countingKdf } from "../../tests/counting-kdf.ts";
+import { createPasswordHashing } from "./password-hashing.server.ts";
 
 const PASSWORD = "portal-demo-pass";
 
@@ -101,6 +103,22 @@ describe("login", () => {
     const { hash } = await prisma.password.findUniqueOrThrow({ where: { userId: user.id } });
     expect(hash.startsWith("$scrypt$ln=16,r=8,p=1$")).toBe(true);
     expect((await auth.login(post("/login", { email: "old@example.test", password: PASSWORD }))).ok).toBe(true);
+  });
+});
+
+describe("login cost", () => {
+  it("runs the password KDF for an unknown email exactly as for a wrong password", async () => {
+    const kdf = countingKdf({ cheap: false });
+    const counted = createAuth({
+      prisma,
+      sessionSecrets: ["test-session-secret-0123456789abcdef"],
+      secureCookie: false,
+      passwordHashing: createPasswordHashing({ deriveKey: kdf.deriveKey }),
+    });
+    await counted.login(post("/login", { email: "nobody@example.test", password: "not-the-password" }));
+    expect(kdf.runs()).toBe(1);
+    await counted.login(post("/login", { email: stella.email, password: "not-the-password" }));
+    expect(kdf.runs()).toBe(2);
   });
 });
 

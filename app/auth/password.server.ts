@@ -22,6 +22,7 @@ const MAX_MEMORY_BYTES = 256 * 1024 * 1024;
 export async function hashPassword(
   password: string,
   params: ScryptParams = DEFAULT_SCRYPT_PARAMS,
+  deriveKey: DeriveKey = scryptKey,
 ): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveKey(password, salt, KEY_BYTES, params);
@@ -36,6 +37,7 @@ export async function hashPassword(
 export async function verifyPassword(
   password: string,
   encodedHash: string | null | undefined,
+  deriveKey: DeriveKey = scryptKey,
 ): Promise<boolean> {
   const parsed = encodedHash ? parseHash(encodedHash) : null;
   if (!parsed) {
@@ -85,7 +87,10 @@ function within(value: number, [min, max]: readonly [number, number]): boolean {
   return value >= min && value <= max;
 }
 
-function deriveKey(password: string, salt: Buffer, keyBytes: number, params: ScryptParams): Promise<Buffer> {
+/** The KDF itself: a parameter of hashPassword and verifyPassword, so it can be bounded (and counted in tests). */
+export type DeriveKey = (password: string, salt: Buffer, keyBytes: number, params: ScryptParams) => Promise<Buffer>;
+
+export const scryptKey: DeriveKey = (password, salt, keyBytes, params) => {
   const options: ScryptOptions = {
     N: 2 ** params.logN,
     r: params.r,
@@ -98,7 +103,7 @@ function deriveKey(password: string, salt: Buffer, keyBytes: number, params: Scr
       error ? reject(error) : resolve(key),
     );
   });
-}
+};
 
 /** scrypt's working memory: 128·N·r bytes for V, plus 128·r·p for B. */
 function memoryBytes(params: ScryptParams): number {

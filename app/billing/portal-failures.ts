@@ -97,6 +97,13 @@ const describers: { [K in PortalFailure["kind"]]: Describe<K> } = {
     code: "provider_mismatch",
     message: `Your billing account is with ${PROVIDER_NAMES[customerProvider]}, but billing is now handled by ${PROVIDER_NAMES[activeProvider]}. Please contact support to move your subscription.`,
   }),
+  "too-many-requests": ({ retryAfterSeconds }) => ({
+    status: 429,
+    error: "Too Many Requests",
+    code: "too_many_requests",
+    message: "You opened the billing portal many times in a short while. Please wait a minute and try again.",
+    retryAfterSeconds,
+  }),
   "provider-failure": ({ reason, retryAfterSeconds }) => ({
     ...providerFailures[reason],
     code: `provider_${reason.replaceAll("-", "_")}`,

@@ -8,6 +8,7 @@ import {
 } from "./providers/provider.ts";
 import { type ReturnUrlPolicy, resolveReturnUrl } from "./return-url.ts";
 import { logEvent } from "~/observability/log.server.ts";
+import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 
 /**
  * Why a portal could not be opened. A closed union: portal-failures.ts maps
@@ -20,6 +21,7 @@ export type PortalFailure =
   | { kind: "invalid-return-url" }
   | { kind: "no-customer" }
   | { kind: "provider-mismatch"; customerProvider: ProviderId; activeProvider: ProviderId }
+  | { kind: "too-many-requests"; retryAfterSeconds: number }
   | { kind: "provider-failure"; provider: ProviderId; reason: ProviderFailureKind; retryAfterSeconds?: number };
 
 export type PortalResult = { ok: true; url: string } | { ok: false; failure: PortalFailure };
@@ -33,8 +35,11 @@ export function createBillingPortal(deps: {
   prisma: PrismaClient;
   provider: BillingProvider;
   returnUrlPolicy: ReturnUrlPolicy;
+  /** SPEC "Rate limits": provider calls per user; none when left out. */
+  providerCalls?: RateLimit;
 }) {
   const { prisma, provider, returnUrlPolicy } = deps;
+  const providerCalls = deps.providerCalls ?? NO_LIMIT;
 
   async function findCustomer(userId: string) {
     return prisma.customer.findUnique({
@@ -66,6 +71,11 @@ export function createBillingPortal(deps: {
       if (!customer) return fail({ kind: "no-customer" });
       if (customer.provider !== provider.id) {
         return fail({ kind: "provider-mismatch", customerProvider: customer.provider, activeProvider: provider.id });
+      }
+      // Only a real provider call counts: everything refused above and a cached link cost nothing.
+      if (!provider.servesPortalFromCache?.(customer)) {
+        const limited = await providerCalls.consume([request.userId]);
+        if (limited) return fail({ kind: "too-many-requests", ...limited });
       }
 
       try {

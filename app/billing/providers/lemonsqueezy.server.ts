@@ -27,12 +27,17 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
   const cache = new Map<string, { url: string; storedAt: number }>();
   if (options.emulatorOrigin) routeLemonSqueezyApiTo(options.emulatorOrigin);
 
+  const isFresh = (entry: { storedAt: number } | undefined) =>
+    entry !== undefined && now() - entry.storedAt < PORTAL_URL_CACHE_TTL_MS;
+
   return {
     id: "lemonsqueezy",
+    // A look only: it leaves the entry's place in the least-recently-used order alone.
+    servesPortalFromCache: ({ providerCustomerId: id }) => isFresh(cache.get(id)),
     async createPortal({ providerCustomerId: id }) {
       const cached = cache.get(id);
       cache.delete(id);
-      if (cached && now() - cached.storedAt < PORTAL_URL_CACHE_TTL_MS) {
+      if (cached && isFresh(cached)) {
         cache.set(id, cached); // most recently used goes last, so eviction drops the least used
         return { url: cached.url };
       }

@@ -22,6 +22,8 @@ export interface BillingProvider {
   readonly id: ProviderId;
   /** Resolves to the hosted portal URL, or throws a ProviderError. */
   createPortal(customer: PortalCustomer, options: PortalOptions): Promise<{ url: string }>;
+  /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
+  servesPortalFromCache?(customer: PortalCustomer): boolean;
 }
 
 /**

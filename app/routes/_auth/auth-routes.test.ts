@@ -1,3 +1,4 @@
+import { RouterContextProvider } from "react-router";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestDatabase } from "../../../tests/database.ts";
 import { createAuth, type Auth } from "~/auth/auth.server.ts";
@@ -32,8 +33,8 @@ beforeEach(() => prisma.session.deleteMany());
 
 
 /** What React Router passes a loader or action, as far as these routes look. */
-function args<T>(request: Request): T {
-  return { request, params: {}, context: {} } as T;
+function args<T>(request: Request, context = new RouterContextProvider()): T {
+  return { request, params: {}, context } as T;
 }
 
 /** A route's answer: a Response (redirect) or `data()`'s { data, init }. */

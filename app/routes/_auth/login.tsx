@@ -1,10 +1,15 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
+import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { safeRedirectPath } from "~/auth/redirect-to.ts";
+import { requestInfoContext } from "~/http/request-info.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { auth, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Log in · PortalStack" }];
+
+// A refused attempt's Retry-After reaches the browser (React Router passes on only cookies by default).
+export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
@@ -16,12 +21,15 @@ export async function loader({ request }: Route.LoaderArgs) {
   };
 }
 
-export async function action({ request }: Route.ActionArgs) {
+export async function action({ request, context }: Route.ActionArgs) {
   // FormStrategy reads the body itself; the route reads a copy for `redirectTo`.
   const form = await request.clone().formData();
   const redirectTo = safeRedirectPath(form.get("redirectTo"));
-  const result = await auth.login(request);
-  if (!result.ok) return data({ error: result.error, email: result.email }, { status: 400 });
+  const result = await auth.login(request, context.get(requestInfoContext).clientAddress);
+  if (!result.ok) {
+    const refusal = "refusal" in result ? result.refusal : undefined;
+    return data({ error: result.error, email: result.email }, refusalInit(refusal, 400));
+  }
   return redirect(redirectTo, { headers: result.headers });
 }
 

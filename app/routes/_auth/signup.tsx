@@ -1,9 +1,14 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/signup";
+import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { PASSWORD_MIN_LENGTH } from "~/auth/credentials.ts";
+import { requestInfoContext } from "~/http/request-info.ts";
 import { auth } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
+
+// A refused attempt's Retry-After reaches the browser (React Router passes on only cookies by default).
+export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
@@ -11,9 +16,15 @@ export async function loader({ request }: Route.LoaderArgs) {
   return { passwordMinLength: PASSWORD_MIN_LENGTH };
 }
 
-export async function action({ request }: Route.ActionArgs) {
-  const result = await auth.signup(request);
-  if (!result.ok) return data({ fieldErrors: result.fieldErrors, email: result.email }, { status: 400 });
+export async function action({ request, context }: Route.ActionArgs) {
+  const result = await auth.signup(request, context.get(requestInfoContext).clientAddress);
+  if (!result.ok) {
+    const refused = "refusal" in result ? { error: result.error, refusal: result.refusal } : undefined;
+    return data(
+      { fieldErrors: result.fieldErrors, email: result.email, error: refused?.error },
+      refusalInit(refused?.refusal, 400),
+    );
+  }
   return redirect("/account", { headers: result.headers });
 }
 
@@ -22,10 +33,16 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
   const pending = navigation.state !== "idle" && navigation.formMethod === "POST";
   const emailError = actionData?.fieldErrors.email?.[0];
   const passwordError = actionData?.fieldErrors.password?.[0];
+  const formError = actionData?.error;
 
   return (
     <main className="page narrow">
       <h1>Create an account</h1>
+      {formError ? (
+        <p role="alert" className="alert alert-error">
+          {formError}
+        </p>
+      ) : null}
       <Form method="post" className="stack">
         {/* A div, not a wrapping label: the error and hint stay out of the field's accessible name. */}
         <div className="field">
