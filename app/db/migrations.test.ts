@@ -352,7 +352,18 @@ describe.skipIf(!serverUrl)("concurrent starts on a PostgreSQL server", () => {
         finished = true;
         return result;
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Seen by the server as waiting for that lock: no guess at how long a run takes.
+      await expect
+        .poll(async () => {
+          const { rows } = await prismaDeploy.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_locks
+              WHERE locktype = 'advisory' AND NOT granted AND objid = $1
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+            [PRISMA_ADVISORY_LOCK_KEY],
+          );
+          return rows[0]!.waiting;
+        }, { timeout: 4_000 })
+        .toBe(1);
       expect(finished).toBe(false);
 
       await prismaDeploy.query("SELECT pg_advisory_unlock($1)", [PRISMA_ADVISORY_LOCK_KEY]);
