@@ -1,7 +1,7 @@
 import { DEMO_PASSWORD } from "../app/demo/demo-accounts.ts";
 import { expect, signInThroughForm, test } from "./fixtures.ts";
 
-test("a new user signs up, sees their account, and logs out", async ({ page }) => {
+test("a new user signs up, sees their account, and logs out", async ({ page, baseURL }) => {
   const email = `new-${Date.now()}@example.test`;
   await page.goto("/signup");
   await page.getByLabel("Email").fill(email);
@@ -13,6 +13,9 @@ test("a new user signs up, sees their account, and logs out", async ({ page }) =
   await expect(page.getByRole("banner")).toContainText(email);
 
   await page.getByRole("button", { name: "Log out" }).click();
+  // The logout POST and its redirect home must finish first: navigating now would cancel them.
+  await expect(page).toHaveURL(`${baseURL}/`);
+  await expect(page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Log in" })).toBeVisible();
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
 });
@@ -36,13 +39,15 @@ test("a wrong password shows one generic message and keeps the email", async ({ 
   await expect(page).toHaveURL(/\/login/);
 });
 
-test("signing in from a protected page returns there", async ({ page }) => {
-  await page.goto("/account");
-  await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
+test("signing in from a protected page returns there", async ({ page, baseURL }) => {
+  // Not the default landing page (/account): a login that ignored redirectTo would lose the query.
+  await page.goto("/account?from=email-link");
+  await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount%3Ffrom%3Demail-link$/);
   await page.getByLabel("Email").fill("polar@demo.test");
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: /log in/i }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await expect(page).toHaveURL(`${baseURL}/account?from=email-link`);
+  await expect(page.getByTestId("account-email")).toHaveText("polar@demo.test");
 });
 
 test("a redirectTo off this app is ignored", async ({ page }) => {

@@ -1,12 +1,12 @@
 import type { Page } from "@playwright/test";
 import { PROVIDER_NAMES } from "../app/billing/providers/provider.ts";
 import { DEMO_ACCOUNTS } from "../app/demo/demo-accounts.ts";
-import { demoEmailFor, expect, test } from "./fixtures.ts";
+import { demoEmailFor, expect, failureTestEmailFor, test } from "./fixtures.ts";
 
 // Runs once per provider project: each app is started with its own PAYMENT_PROVIDER.
-// Order matters for one reason: the app caches Lemon Squeezy portal links per
-// customer, so the failure tests (which need a real provider call) run before
-// the first successful one.
+// The app caches Lemon Squeezy portal links per customer, so the tests that make
+// the provider fail sign in as a customer whose link no other test fetches
+// (failureTestEmailFor): every test holds in any order.
 
 async function expectPortalOf(page: Page, emulatorOrigin: string, email: string) {
   await expect(page).toHaveURL((url) => url.origin === emulatorOrigin);
@@ -25,7 +25,7 @@ for (const { javaScriptEnabled, label } of modes) {
     test.use({ javaScriptEnabled });
 
     test("a failing provider gives a clear message, not an error page", async ({ page, provider, signIn, emulator }) => {
-      await signIn(demoEmailFor(provider));
+      await signIn(failureTestEmailFor(provider));
       // Stripe's SDK retries a 5xx once: fail both attempts.
       await emulator.failNext({ status: 500, times: 2 });
       await page.getByRole("button", { name: "Manage billing" }).click();
@@ -41,7 +41,7 @@ test("with JavaScript on, the button shows a pending state and the message arriv
   signIn,
   emulator,
 }) => {
-  await signIn(demoEmailFor(provider));
+  await signIn(failureTestEmailFor(provider));
   await emulator.failNext({ status: 429, retryAfterSeconds: 30, delayMs: 1500 });
   await page.evaluate(() => Object.assign(window, { sameDocument: true }));
 

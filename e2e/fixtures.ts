@@ -2,6 +2,7 @@ import { test as base, expect, type Page } from "@playwright/test";
 import type { ProviderId } from "../app/billing/providers/provider.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/demo/demo-accounts.ts";
 import { E2E_APPS, type E2EApp } from "./apps.ts";
+import { FAILURE_TEST_CUSTOMERS } from "./failure-test-customers.ts";
 
 type Failure = { status?: number; delayMs?: number; malformed?: boolean; retryAfterSeconds?: number; times?: number };
 
@@ -54,6 +55,11 @@ export async function signInThroughForm(page: Page, email: string, password = DE
 
 export function demoEmailFor(provider: ProviderId): string {
   return DEMO_ACCOUNTS.find((account) => account.customer?.provider === provider)!.email;
+}
+
+/** Who a test that makes the provider fail signs in as: a customer no successful test uses. */
+export function failureTestEmailFor(provider: ProviderId): string {
+  return FAILURE_TEST_CUSTOMERS[provider]?.email ?? demoEmailFor(provider);
 }
 
 export { expect };

@@ -87,6 +87,11 @@ const server: Backend = {
   },
 };
 
+/** A migration whose sha256 has two bytes below 0x10, so padded and unpadded hex differ in length. */
+const SCRIPT_WITH_SMALL_DIGEST_BYTES = `CREATE TABLE "Padding" ("id" TEXT);\n-- 0\n`;
+const SCRIPT_WITH_SMALL_DIGEST_BYTES_CHECKSUM = "37ea44cfa38b878a755e2da7f1652b9307b999531089fc81400f7538af6f379b";
+const SCRIPT_WITH_SMALL_DIGEST_BYTES_UNPADDED_CHECKSUM = "37ea44cfa38b878a755e2da7f1652b937b999531089fc8140f7538af6f379b";
+
 const folders: string[] = [];
 
 /** A copy of the project's migrations that a test may edit. */
@@ -104,6 +109,12 @@ function addMigration(migrationsDir: string, name: string, script: string): void
 
 afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+test("a checksum is the zero-padded sha256 hex of the file, as Prisma writes it", () => {
+  // Known digests: sha256("") and a script whose digest holds bytes below 0x10 (…93 07 b9…, …40 0f 75…).
+  expect(migrationChecksum("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  expect(migrationChecksum(SCRIPT_WITH_SMALL_DIGEST_BYTES)).toBe(SCRIPT_WITH_SMALL_DIGEST_BYTES_CHECKSUM);
 });
 
 describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $name", (backend) => {
@@ -205,12 +216,28 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
 
   test("a ledger written by an old Prisma, with checksums missing their zero padding, is still up to date", async () => {
     await useFreshSchema();
-    await applyMigrations(sql, projectMigrationsDir);
-    for (const row of await readLedger(sql)) {
-      const unpadded = Array.from(Buffer.from(row.checksum, "hex"), (byte) => byte.toString(16)).join("");
-      await sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE id = $2", [unpadded, row.id]);
-    }
-    expect(await applyMigrations(sql, projectMigrationsDir)).toEqual({ applied: [] });
+    const migrationsDir = copyOfProjectMigrations();
+    addMigration(migrationsDir, "29990101000000_padding", SCRIPT_WITH_SMALL_DIGEST_BYTES);
+    await applyMigrations(sql, migrationsDir);
+    // What older Prisma versions wrote for this script: each byte as hex without its leading zero (62 characters).
+    await sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", [
+      SCRIPT_WITH_SMALL_DIGEST_BYTES_UNPADDED_CHECKSUM,
+      "29990101000000_padding",
+    ]);
+    expect(await applyMigrations(sql, migrationsDir)).toEqual({ applied: [] });
+  });
+
+  test("an unpadded checksum of other contents is still a changed migration", async () => {
+    await useFreshSchema();
+    const migrationsDir = copyOfProjectMigrations();
+    addMigration(migrationsDir, "29990101000000_padding", SCRIPT_WITH_SMALL_DIGEST_BYTES);
+    await applyMigrations(sql, migrationsDir);
+    writeFileSync(path.join(migrationsDir, "29990101000000_padding", "migration.sql"), `${SCRIPT_WITH_SMALL_DIGEST_BYTES}-- edited\n`);
+    await sql.query("UPDATE _prisma_migrations SET checksum = $1 WHERE migration_name = $2", [
+      SCRIPT_WITH_SMALL_DIGEST_BYTES_UNPADDED_CHECKSUM,
+      "29990101000000_padding",
+    ]);
+    await expect(applyMigrations(sql, migrationsDir)).rejects.toBeInstanceOf(MigrationChecksumMismatchError);
   });
 
   test("a failing migration is rolled back, recorded as failed, and blocks later runs as with Prisma", async () => {
@@ -325,7 +352,18 @@ describe.skipIf(!serverUrl)("concurrent starts on a PostgreSQL server", () => {
         finished = true;
         return result;
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Seen by the server as waiting for that lock: no guess at how long a run takes.
+      await expect
+        .poll(async () => {
+          const { rows } = await prismaDeploy.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_locks
+              WHERE locktype = 'advisory' AND NOT granted AND objid = $1
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+            [PRISMA_ADVISORY_LOCK_KEY],
+          );
+          return rows[0]!.waiting;
+        }, { timeout: 4_000 })
+        .toBe(1);
       expect(finished).toBe(false);
 
       await prismaDeploy.query("SELECT pg_advisory_unlock($1)", [PRISMA_ADVISORY_LOCK_KEY]);

@@ -1,15 +1,15 @@
 import { Writable } from "node:stream";
 import { createLogger, useLogger } from "~/observability/log.server.ts";
 
-/** Sends the app's log lines to memory for the length of a test: `text()` is everything logged since. */
-export function captureLog(): { text(): string; restore(): void } {
-  const chunks: string[] = [];
+/** Everything the app logs (JSON lines, debug level and up) until `restore()`. */
+export function captureLog(): { lines: string[]; text(): string; restore(): void } {
+  const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString("utf8"));
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
       done();
     },
   });
   const restore = useLogger(createLogger({ level: "debug", destination }));
-  return { text: () => chunks.join(""), restore };
+  return { lines, text: () => lines.join("\n"), restore };
 }

@@ -1,5 +1,5 @@
 import { RouterContextProvider } from "react-router";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestDatabase } from "../../../tests/database.ts";
 import { createAuth, type Auth } from "~/auth/auth.server.ts";
 import { hashPassword } from "~/auth/password.server.ts";
@@ -14,6 +14,7 @@ const services = vi.hoisted(() => ({
   auth: undefined as unknown as Auth,
   services: { config: { seedDemoData: true } },
 }));
+const defaultConfig = { ...services.services.config };
 vi.mock("~/services.server.ts", () => services);
 
 const PASSWORD = "portal-demo-pass";
@@ -30,7 +31,10 @@ beforeAll(async () => {
 });
 afterAll(() => database?.close());
 beforeEach(() => prisma.session.deleteMany());
-
+// A test that changes the configuration gets it back even when it fails half-way.
+afterEach(() => {
+  services.services.config = { ...defaultConfig };
+});
 
 /** What React Router passes a loader or action, as far as these routes look. */
 function args<T>(request: Request, context = new RouterContextProvider()): T {
@@ -89,7 +93,6 @@ describe("GET /login", () => {
     expect(await login.loader(args(get("/login")))).toMatchObject({ demoEmails: expect.arrayContaining(["stripe@demo.test"]) });
     services.services.config.seedDemoData = false;
     expect(await login.loader(args(get("/login")))).toMatchObject({ demoEmails: null });
-    services.services.config.seedDemoData = true;
   });
 
   it("sends someone already signed in to their account", async () => {
