@@ -7,7 +7,7 @@ import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
-import type { ProviderEmulator } from "../emulator/provider-emulator.ts";
+import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-billing.server.ts";
 
 /**
  * Builds the app's long-lived parts from a parsed configuration: database
@@ -23,18 +23,14 @@ export async function startServices(config: Config, options: { database?: Databa
   }
 
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
-  let emulator: ProviderEmulator | null = null;
+  let emulated: EmulatedBilling | null = null;
   if (config.billing.emulated) {
-    // Loaded only when asked for, so a deployment never even loads the emulator's code.
-    const { startProviderEmulator } = await import("../emulator/provider-emulator.ts");
-    emulator = await startProviderEmulator({
-      port: config.billing.emulatorPort,
-      appReturnUrl: new URL("/account", config.appOrigin).href,
-    });
-    logEvent("info", "billing.emulator.started", { origin: emulator.origin, provider: config.billing.provider });
+    emulated = await startEmulatedBilling(config);
+    logEvent("info", "billing.emulator.started", { origin: emulated.origin, provider: config.billing.provider });
   }
+  const emulator = emulated?.emulator ?? null;
 
-  const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulator?.origin });
+  const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulated?.origin });
   const secure = config.appOrigin.startsWith("https:");
   const auth = createAuth({ prisma: database.prisma, sessionSecrets: config.sessionSecrets, secureCookie: secure });
   const portal = createBillingPortal({
@@ -51,7 +47,7 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
-    await emulator?.close();
+    await emulated?.close();
     await database.close();
   }
 
