@@ -9,4 +9,6 @@ export default [
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),
   route("api/payments/portal", "routes/api.payments.portal.ts"),
+  // Signed provider events (no session, no cross-site check: providers post without Origin).
+  route("webhooks/:provider", "routes/webhooks.$provider.ts"),
 ] satisfies RouteConfig;

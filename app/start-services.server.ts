@@ -2,7 +2,8 @@ import { createAuth } from "~/auth/auth.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
-import { createBillingProvider } from "~/billing/providers/registry.server.ts";
+import { createBillingProvider, perProvider } from "~/billing/providers/registry.server.ts";
+import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
@@ -39,6 +40,13 @@ export async function startServices(config: Config, options: { database?: Databa
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
+  // Every provider with a secret has a live webhook endpoint, not only the active one (SPEC: Subscriptions and webhooks).
+  const configuredSecrets = perProvider((id) => config.billing[id].webhookSecret);
+  const webhooks = createWebhookService({
+    prisma: database.prisma,
+    secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
+    plans: perProvider((id) => config.billing[id].plans),
+  });;
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -51,7 +59,11 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, flash, handlePortalRequest, stop };
+  return { config, database, emulator, auth, portal, flash, handlePortalRequest, handleWebhook: webhooks.handle, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;
+
+function withoutUnset<T>(values: Record<string, T | undefined>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;
+}

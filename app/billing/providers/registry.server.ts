@@ -30,6 +30,11 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
 export type ProviderEnvShape = UnionToIntersection<AnyProviderModule["env"]> & z.ZodRawShape;
 export const PROVIDER_ENV_SHAPE = Object.assign({}, ...PROVIDER_MODULES.map((module) => module.env)) as ProviderEnvShape;
 
+/** One value per provider, keyed by id. */
+export function perProvider<T>(value: (id: ProviderId) => T): Record<ProviderId, T> {
+  return Object.fromEntries(PROVIDER_IDS.map((id) => [id, value(id)])) as Record<ProviderId, T>;
+}
+
 export function providerModule<P extends ProviderId>(id: P): ModuleOf<P> {
   return PROVIDER_MODULES.find((module) => module.id === id) as ModuleOf<P>;
 }
