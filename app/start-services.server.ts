@@ -1,4 +1,6 @@
 import { createAuth } from "~/auth/auth.server.ts";
+import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
+import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
@@ -40,6 +42,17 @@ export async function startServices(config: Config, options: { database?: Databa
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
+  const checkout = createBillingCheckout({ prisma: database.prisma, provider, appOrigin: config.appOrigin });
+  const handleCheckoutRequest = createBillingEndpoint({
+    action: "checkout",
+    run: (request) => checkout.start(request),
+    flash,
+    appOrigin: config.appOrigin,
+    identify: async (request) => (await auth.getUser(request))?.id ?? null,
+    loginReturnPath: "/pricing",
+    // Already subscribed: the account page is where the subscription is managed.
+    pageFor: (failure) => (failure.kind === "already-subscribed" ? "/account" : "/pricing"),
+  });
   // Every provider with a secret has a live webhook endpoint, not only the active one (SPEC: Subscriptions and webhooks).
   const configuredSecrets = perProvider((id) => config.billing[id].webhookSecret);
   const webhooks = createWebhookService({
@@ -59,7 +72,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, flash, handlePortalRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;
