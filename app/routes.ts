@@ -9,4 +9,10 @@ export default [
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),
   route("api/payments/portal", "routes/api.payments.portal.ts"),
+  route("pricing", "routes/pricing.tsx"),
+  // The checkout: the pricing page's forms, and its JSON API.
+  route("billing/checkout", "routes/billing.checkout.ts"),
+  route("api/payments/checkout", "routes/api.payments.checkout.ts"),
+  // Signed provider events (no session, no cross-site check: providers post without Origin).
+  route("webhooks/:provider", "routes/webhooks.$provider.ts"),
 ] satisfies RouteConfig;

@@ -35,4 +35,4 @@ async function boot(): Promise<Services> {
 // One instance per process, kept across dev-server module reloads.
 const globalForServices = globalThis as typeof globalThis & { portalStackServices?: Promise<Services> };
 export const services = await (globalForServices.portalStackServices ??= boot());
-export const { auth, portal, flash, handlePortalRequest } = services;
+export const { auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;

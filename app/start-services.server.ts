@@ -1,14 +1,17 @@
 import { createAuth } from "~/auth/auth.server.ts";
+import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
+import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
-import { createBillingProvider } from "~/billing/providers/registry.server.ts";
+import { createBillingProvider, perProvider } from "~/billing/providers/registry.server.ts";
+import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
-import type { ProviderEmulator } from "../emulator/provider-emulator.ts";
+import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-billing.server.ts";
 
 /**
  * Builds the app's long-lived parts from a parsed configuration: database
@@ -24,24 +27,14 @@ export async function startServices(config: Config, options: { database?: Databa
   }
 
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
-  let emulator: ProviderEmulator | null = null;
-  let emulatorOrigin: string | undefined;
-  if (config.billing.emulated && config.billing.emulatorUrl) {
-    // A shared emulator (`npm run emulator`): this instance only points the SDKs at it.
-    emulatorOrigin = new URL(config.billing.emulatorUrl).origin;
-    logEvent("info", "billing.emulator.shared", { origin: emulatorOrigin, provider: config.billing.provider });
-  } else if (config.billing.emulated) {
-    // Loaded only when asked for, so a deployment never even loads the emulator's code.
-    const { startProviderEmulator } = await import("../emulator/provider-emulator.ts");
-    emulator = await startProviderEmulator({
-      port: config.billing.emulatorPort,
-      appReturnUrl: new URL("/account", config.appOrigin).href,
-    });
-    emulatorOrigin = emulator.origin;
-    logEvent("info", "billing.emulator.started", { origin: emulator.origin, provider: config.billing.provider });
+  let emulated: EmulatedBilling | null = null;
+  if (config.billing.emulated) {
+    emulated = await startEmulatedBilling(config);
+    logEvent("info", "billing.emulator.started", { origin: emulated.origin, provider: config.billing.provider });
   }
+  const emulator = emulated?.emulator ?? null;
 
-  const provider = createBillingProvider({ ...config.billing, emulatorOrigin });
+  const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulated?.origin });
   const secure = config.appOrigin.startsWith("https:");
   // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").
   const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
@@ -58,6 +51,24 @@ export async function startServices(config: Config, options: { database?: Databa
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
+  const checkout = createBillingCheckout({ prisma: database.prisma, provider, appOrigin: config.appOrigin });
+  const handleCheckoutRequest = createBillingEndpoint({
+    action: "checkout",
+    run: (request) => checkout.start(request),
+    flash,
+    appOrigin: config.appOrigin,
+    identify: async (request) => (await auth.getUser(request))?.id ?? null,
+    loginReturnPath: "/pricing",
+    // Already subscribed: the account page is where the subscription is managed.
+    pageFor: (failure) => (failure.kind === "already-subscribed" ? "/account" : "/pricing"),
+  });
+  // Every provider with a secret has a live webhook endpoint, not only the active one (SPEC: Subscriptions and webhooks).
+  const configuredSecrets = perProvider((id) => config.billing[id].webhookSecret);
+  const webhooks = createWebhookService({
+    prisma: database.prisma,
+    secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
+    plans: perProvider((id) => config.billing[id].plans),
+  });;
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -67,11 +78,15 @@ export async function startServices(config: Config, options: { database?: Databa
 
   async function stop() {
     rateLimits.stop();
-    await emulator?.close();
+    await emulated?.close();
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, flash, handlePortalRequest, stop };
+  return { config, database, emulator, auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;
+
+function withoutUnset<T>(values: Record<string, T | undefined>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;
+}

@@ -5,6 +5,7 @@ import { IN_MEMORY_DATA_DIR, openDatabase } from "~/db/database.server.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { createLemonSqueezyProvider } from "~/billing/providers/lemonsqueezy.server.ts";
+import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
 import { startProviderEmulator } from "../emulator/provider-emulator.ts";
 
 // `npm run bench`: what one "Manage billing" costs, end to end through the
@@ -89,14 +90,16 @@ for (const provider of ["stripe", "polar", "lemonsqueezy"] as const) {
   const emulator = await startProviderEmulator({ appReturnUrl: `${APP}/account` });
   const customer = { providerCustomerId: DEMO_ACCOUNTS[2].customer.providerCustomerId };
   const returnUrl = `${APP}/account`;
+  const undoRouting = routeLemonSqueezyApiTo(emulator.origin);
   let clock = 0;
   for (const [name, now] of [
     ["lemonsqueezy adapter: cache hit", () => 0],
     ["lemonsqueezy adapter: cache miss", () => (clock += 13 * 60 * 60 * 1000)],
   ] as const) {
-    const provider = createLemonSqueezyProvider({ apiKey: "bench.key.x", emulatorOrigin: emulator.origin, now });
+    const provider = createLemonSqueezyProvider({ apiKey: "bench.key.x", now });
     results.push(await measure(name, async () => Response.json(await provider.createPortal(customer, { returnUrl })), 200));
   }
+  undoRouting();
   await emulator.close();
 }
 

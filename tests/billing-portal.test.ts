@@ -312,7 +312,7 @@ describe.each(PROVIDER_IDS)("billing portal with %s active", (provider) => {
   });
 
   test("anything unexpected is 500 Internal Server Error for JSON, and an error page for the form", async () => {
-    const failing = vi.spyOn(services.database.prisma.customer, "findUnique").mockRejectedValue(new Error("boom at db"));
+    const failing = vi.spyOn(services.database.prisma.customer, "findMany").mockRejectedValue(new Error("boom at db"));
     const logged = captureLog();
     const json = await handle(jsonPost(cookie), "json");
     expect(json.status).toBe(500);
@@ -335,7 +335,7 @@ describe("provider-specific answers", { timeout: 30_000 }, () => {
     try {
       const cookie = await signIn(services, "stripe@demo.test");
       await services.database.prisma.customer.updateMany({
-        where: { provider: "stripe" },
+        where: { provider: "stripe", user: { email: "stripe@demo.test" } },
         data: { providerCustomerId: EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration },
       });
       const response = await services.handlePortalRequest(jsonPost(cookie), "json");

@@ -90,18 +90,18 @@ describe("provider calls per user", () => {
     test("requests refused before the provider (bad body, bad return URL, no customer, mismatch) cost nothing", async () => {
       const prisma = services.database.prisma;
       const userId = (await prisma.user.findUniqueOrThrow({ where: { email: demo("stripe").email } })).id;
-      const customer = await prisma.customer.findUniqueOrThrow({ where: { userId } });
+      const customer = await prisma.customer.findFirstOrThrow({ where: { userId } });
       for (let i = 0; i < 3; i++) {
         expect(await statusOf("not json")).toBe(400);
         expect(await statusOf({ returnUrl: "https://evil.test/" })).toBe(400);
       }
       try {
-        await prisma.customer.update({ where: { userId }, data: { provider: "polar" } });
+        await prisma.customer.update({ where: { id: customer.id }, data: { provider: "polar" } });
         for (let i = 0; i < 3; i++) expect(await statusOf()).toBe(400);
-        await prisma.customer.delete({ where: { userId } });
+        await prisma.customer.delete({ where: { id: customer.id } });
         for (let i = 0; i < 3; i++) expect(await statusOf()).toBe(404);
       } finally {
-        await prisma.customer.upsert({ where: { userId }, create: customer, update: customer });
+        await prisma.customer.upsert({ where: { id: customer.id }, create: customer, update: customer });
       }
 
       for (let i = 0; i < CALLS_PER_MINUTE; i++) expect(await statusOf()).toBe(200);

@@ -123,6 +123,6 @@ describe("an app pointed at a shared emulator with PAYMENT_EMULATOR_URL", { time
     const { child, origin } = await startEmulatorProcess();
     expect((await fetch(`${origin}/__emulator/requests`)).status).toBe(200);
     expect(await stop(child)).toBe(0);
-    await expect(fetch(`${origin}/__emulator/requests`)).rejects.toThrow();
+    await expect(fetch(`${origin}/__emulator/requests`)).rejects.toThrow("fetch failed");
   });
 });

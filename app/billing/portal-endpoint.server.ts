@@ -1,22 +1,13 @@
-import { redirect } from "react-router";
-import { isCrossSiteRequest } from "~/http/cross-site.ts";
-import { logEvent } from "~/observability/log.server.ts";
-import { describeFailure } from "./portal-failures.ts";
+import { type BillingDoor, createBillingEndpoint } from "./billing-endpoint.server.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
-import type { BillingPortal, PortalResult } from "./portal.server.ts";
-
-/** Larger bodies are refused before they are read (SPEC: 413 over 64 KiB). */
-const MAX_BODY_BYTES = 64 * 1024;
+import type { BillingPortal } from "./portal.server.ts";
 
 const ACCOUNT_PATH = "/account";
-const LOGIN_PATH = `/login?redirectTo=${encodeURIComponent(ACCOUNT_PATH)}`;
 
 /**
- * The HTTP side of the billing portal, shared by both doors: the account
- * page's form (`/billing/portal`, which also speaks JSON to clients that ask)
- * and the seed's JSON API (`/api/payments/portal`). It reads and guards the
- * request, asks the portal service, and shapes its answer for a browser
- * (303 redirects, a one-time message) or for a JSON client (the SPEC's bodies).
+ * The billing portal's doors: the account page's form (`/billing/portal`,
+ * which also speaks JSON to clients that ask) and the seed's JSON API
+ * (`/api/payments/portal`), over the shared billing endpoint.
  */
 export function createPortalEndpoint(deps: {
   portal: BillingPortal;
@@ -24,129 +15,14 @@ export function createPortalEndpoint(deps: {
   appOrigin: string;
   /** The signed-in user's id, or null. */
   identify: (request: Request) => Promise<string | null>;
-}) {
-  const { portal, flash, appOrigin, identify } = deps;
-
-  return async function handlePortalRequest(request: Request, door: "form-or-json" | "json"): Promise<Response> {
-    if (request.method !== "POST") {
-      return json({ error: "Method Not Allowed" }, 405, { Allow: "POST" });
-    }
-    // Cross-site requests are refused before any work (a form on another site cannot open our portal).
-    if (isCrossSiteRequest(request, appOrigin)) return json({ error: "Forbidden" }, 403);
-
-    const wantsJson = door === "json" || isJsonRequest(request);
-    try {
-      const body = await readBody(request);
-      if (body === "too-large") return json({ error: "Payload Too Large" }, 413);
-      // The JSON door accepts JSON only: that also keeps plain cross-site forms out.
-      const input = door === "json" && body.type !== "json" ? null : body.value;
-
-      const result = await portal.open({ userId: await identify(request), input });
-      return wantsJson ? answerJson(result) : answerForm(result);
-    } catch (error) {
-      // A browser gets React Router's error page, and entry.server's handleError logs it there.
-      if (!wantsJson) throw error;
-      logEvent("error", "billing.portal.unexpected_error", { errorName: errorName(error) });
-      return json({ error: "Internal Server Error" }, 500);
-    }
-  };
-
-  async function answerForm(result: PortalResult): Promise<Response> {
-    if (result.ok) return redirect(result.url, 303);
-    if (result.failure.kind === "unauthenticated") return redirect(LOGIN_PATH, 303);
-    const { message } = describeFailure(result.failure);
-    return redirect(ACCOUNT_PATH, { status: 303, headers: { "Set-Cookie": await flash.set(message) } });
-  }
-}
-
-function answerJson(result: PortalResult): Response {
-  if (result.ok) return json({ url: result.url }, 200);
-  const answer = describeFailure(result.failure);
-  const headers: Record<string, string> = {};
-  if (answer.retryAfterSeconds !== undefined) headers["Retry-After"] = String(answer.retryAfterSeconds);
-  return json({ error: answer.error, code: answer.code }, answer.status, headers);
-}
-
-function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
-  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
-}
-
-/** SPEC: JSON is `Content-Type: application/json`, or an `Accept` that prefers it over HTML. */
-function isJsonRequest(request: Request): boolean {
-  if (mediaType(request.headers.get("Content-Type")) === "application/json") return true;
-  const accept = request.headers.get("Accept") ?? "";
-  const ranked = accept
-    .split(",")
-    .map((part, index) => {
-      const [type = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
-      const q = Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? "1");
-      return { type, q: Number.isFinite(q) ? q : 0, index };
-    })
-    .filter((entry) => entry.q > 0)
-    .toSorted((a, b) => b.q - a.q || a.index - b.index);
-  const first = ranked.find((entry) => ["application/json", "text/html", "application/xhtml+xml"].includes(entry.type));
-  return first?.type === "application/json";
-}
-
-type Body = { type: "json" | "form" | "other"; value: unknown };
-
-/** The body as plain data, or null when it cannot be read as its Content-Type says. */
-async function readBody(request: Request): Promise<Body | "too-large"> {
-  const declared = Number(request.headers.get("Content-Length") ?? "0");
-  if (declared > MAX_BODY_BYTES) return "too-large";
-  const text = await readTextUpTo(request, MAX_BODY_BYTES);
-  if (text === null) return "too-large";
-
-  const type = mediaType(request.headers.get("Content-Type"));
-  if (type === "application/json") {
-    if (text.trim() === "") return { type: "json", value: {} };
-    try {
-      return { type: "json", value: JSON.parse(text) };
-    } catch {
-      return { type: "json", value: null };
-    }
-  }
-  if (type === "application/x-www-form-urlencoded") {
-    return { type: "form", value: Object.fromEntries(new URLSearchParams(text)) };
-  }
-  if (type === "multipart/form-data") {
-    const form = await new Request("http://body.invalid", {
-      method: "POST",
-      headers: { "Content-Type": request.headers.get("Content-Type") ?? "" },
-      body: text,
-    })
-      .formData()
-      .catch(() => null);
-    const fields = form ? [...form.entries()] : null;
-    const onlyText = fields?.every(([, value]) => typeof value === "string");
-    return { type: "form", value: fields && onlyText ? Object.fromEntries(fields) : null };
-  }
-  // No body at all is an empty form (a bare `<form method="post">` without fields).
-  return { type: "other", value: text === "" ? {} : null };
-}
-
-async function readTextUpTo(request: Request, limit: number): Promise<string | null> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
-function mediaType(contentType: string | null): string {
-  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
+}): (request: Request, door: BillingDoor) => Promise<Response> {
+  return createBillingEndpoint({
+    action: "portal",
+    run: (request) => deps.portal.open(request),
+    flash: deps.flash,
+    appOrigin: deps.appOrigin,
+    identify: deps.identify,
+    loginReturnPath: ACCOUNT_PATH,
+    pageFor: () => ACCOUNT_PATH,
+  });
 }

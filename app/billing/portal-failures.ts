@@ -1,10 +1,19 @@
 import type { PortalFailure } from "./portal.server.ts";
 import { PROVIDER_NAMES, type ProviderFailureKind } from "./providers/provider.ts";
 
+/** What the user was doing: the same failure reads differently on the pricing page. */
+export type BillingAction = "portal" | "checkout";
+
+/** Ways starting a checkout can fail beyond those it shares with the portal. */
+export type CheckoutFailure = { kind: "unknown-plan" } | { kind: "already-subscribed" };
+
+/** Every failure of a billing action (portal or checkout): one closed union, one table below. */
+export type BillingFailure = PortalFailure | CheckoutFailure;
+
 /**
- * Every way opening a portal can fail, as the two audiences see it: a JSON
+ * Every way a billing action can fail, as the two audiences see it: a JSON
  * client (status, exact `error` string from the SPEC, stable `code`) and a
- * person on the account page (a sentence with a next step).
+ * person on the account or pricing page (a sentence with a next step).
  */
 export type FailureAnswer = {
   status: number;
@@ -14,7 +23,10 @@ export type FailureAnswer = {
   retryAfterSeconds?: number;
 };
 
-type Describe<K extends PortalFailure["kind"]> = (failure: Extract<PortalFailure, { kind: K }>) => FailureAnswer;
+type Describe<K extends BillingFailure["kind"]> = (
+  failure: Extract<BillingFailure, { kind: K }>,
+  action: BillingAction,
+) => FailureAnswer;
 
 const TRY_AGAIN = "Please try again in a few minutes. If it keeps happening, contact support.";
 
@@ -66,18 +78,40 @@ const providerFailures = {
   },
 } satisfies Record<ProviderFailureKind, Omit<FailureAnswer, "code">>;
 
-const describers: { [K in PortalFailure["kind"]]: Describe<K> } = {
-  unauthenticated: () => ({
+/** Where the checkout's sentence differs from the portal's (the JSON answer is the same). */
+const checkoutMessages: Partial<Record<ProviderFailureKind, string>> = {
+  "not-configured": "Subscriptions are not set up yet. Please contact support.",
+  "unknown-customer": "We could not find your billing account at our payment provider. Please contact support.",
+  refused: `Our payment provider could not start the checkout. ${TRY_AGAIN}`,
+};
+
+const describers: { [K in BillingFailure["kind"]]: Describe<K> } = {
+  unauthenticated: (_failure, action) => ({
     status: 401,
     error: "Unauthorized",
     code: "unauthenticated",
-    message: "Please log in to manage billing.",
+    message: action === "checkout" ? "Please log in to subscribe." : "Please log in to manage billing.",
   }),
-  "invalid-body": () => ({
+  "invalid-body": (_failure, action) => ({
     status: 400,
     error: "Invalid request body",
     code: "invalid_body",
-    message: "That request could not be read. Please use the Manage billing button again.",
+    message:
+      action === "checkout"
+        ? "That request could not be read. Please choose a plan again."
+        : "That request could not be read. Please use the Manage billing button again.",
+  }),
+  "unknown-plan": () => ({
+    status: 400,
+    error: "Unknown plan",
+    code: "unknown_plan",
+    message: "That plan does not exist. Please choose one of the plans below.",
+  }),
+  "already-subscribed": () => ({
+    status: 409,
+    error: "Already subscribed",
+    code: "already_subscribed",
+    message: "You already have a subscription. You can change your plan in the billing portal.",
   }),
   "invalid-return-url": () => ({
     status: 400,
@@ -97,20 +131,24 @@ const describers: { [K in PortalFailure["kind"]]: Describe<K> } = {
     code: "provider_mismatch",
     message: `Your billing account is with ${PROVIDER_NAMES[customerProvider]}, but billing is now handled by ${PROVIDER_NAMES[activeProvider]}. Please contact support to move your subscription.`,
   }),
-  "too-many-requests": ({ retryAfterSeconds }) => ({
+  "too-many-requests": ({ retryAfterSeconds }, action) => ({
     status: 429,
     error: "Too Many Requests",
     code: "too_many_requests",
-    message: "You opened the billing portal many times in a short while. Please wait a minute and try again.",
+    message:
+      action === "checkout"
+        ? "You started several checkouts in a short while. Please wait a minute and try again."
+        : "You opened the billing portal many times in a short while. Please wait a minute and try again.",
     retryAfterSeconds,
   }),
-  "provider-failure": ({ reason, retryAfterSeconds }) => ({
+  "provider-failure": ({ reason, retryAfterSeconds }, action) => ({
     ...providerFailures[reason],
+    ...(action === "checkout" && checkoutMessages[reason] ? { message: checkoutMessages[reason] } : {}),
     code: `provider_${reason.replaceAll("-", "_")}`,
     retryAfterSeconds,
   }),
 };
 
-export function describeFailure(failure: PortalFailure): FailureAnswer {
-  return (describers[failure.kind] as Describe<typeof failure.kind>)(failure);
+export function describeFailure(failure: BillingFailure, action: BillingAction = "portal"): FailureAnswer {
+  return (describers[failure.kind] as Describe<typeof failure.kind>)(failure, action);
 }

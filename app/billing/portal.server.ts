@@ -41,11 +41,14 @@ export function createBillingPortal(deps: {
   const { prisma, provider, returnUrlPolicy } = deps;
   const providerCalls = deps.providerCalls ?? NO_LIMIT;
 
+  /** The user's customer at the active provider, else one at another provider (the mismatch answer), else null. */
   async function findCustomer(userId: string) {
-    return prisma.customer.findUnique({
+    const customers = await prisma.customer.findMany({
       where: { userId },
       select: { provider: true, providerCustomerId: true },
+      orderBy: { createdAt: "asc" },
     });
+    return customers.find((customer) => customer.provider === provider.id) ?? customers[0] ?? null;
   }
 
   return {

@@ -6,6 +6,9 @@ const PROD = {
   APP_URL: "https://billing.example.com",
   SESSION_SECRET: "s".repeat(40),
   STRIPE_SECRET_KEY: "sk_live_abcdefghijklmnop",
+  STRIPE_WEBHOOK_SECRET: "whsec_productionSecret",
+  STRIPE_PRICE_STARTER: "price_live_starter",
+  STRIPE_PRICE_PRO: "price_live_pro",
 };
 
 function errorOf(env: Record<string, string>): string {
@@ -38,15 +41,51 @@ describe("configuration", () => {
   test("a provider key outside production means the real provider, not the emulator", () => {
     const config = parseConfig({ PAYMENT_PROVIDER: "polar", POLAR_ACCESS_TOKEN: "polar_oat_x" });
     expect(config.billing.emulated).toBe(false);
-    expect(config.billing.polar).toEqual({ accessToken: "polar_oat_x", server: "sandbox" });
+    expect(config.billing.polar).toEqual({ apiKey: "polar_oat_x", server: "sandbox", plans: {} });
   });
 
-  test("production needs APP_URL, SESSION_SECRET and the active provider's key, named one at a time", () => {
-    for (const name of ["APP_URL", "SESSION_SECRET", "STRIPE_SECRET_KEY"] as const) {
+  test("production needs APP_URL, SESSION_SECRET and the active provider's key, webhook secret and plan ids, named one at a time", () => {
+    for (const name of Object.keys(PROD).filter((key) => key !== "APP_ENV")) {
       const env: Record<string, string> = { ...PROD };
       delete env[name];
       expect(errorOf(env)).toBe(`Invalid configuration: ${name} is required when APP_ENV=production.`);
     }
+  });
+
+  test.each([
+    ["polar", { POLAR_ACCESS_TOKEN: "polar_oat_x", POLAR_WEBHOOK_SECRET: "polar_whs_x", POLAR_PRODUCT_STARTER: "7d1c1c3e-0000-4000-8000-00000000b001", POLAR_PRODUCT_PRO: "7d1c1c3e-0000-4000-8000-00000000b002" }],
+    ["lemonsqueezy", { LEMONSQUEEZY_API_KEY: "a.b.c", LEMONSQUEEZY_WEBHOOK_SECRET: "ls-signing-secret", LEMONSQUEEZY_STORE_ID: "12345", LEMONSQUEEZY_VARIANT_STARTER: "501", LEMONSQUEEZY_VARIANT_PRO: "502" }],
+  ])("production with %s active needs that provider's settings, and only those", (provider, settings) => {
+    const base = { APP_ENV: "production", APP_URL: PROD.APP_URL, SESSION_SECRET: PROD.SESSION_SECRET, PAYMENT_PROVIDER: provider };
+    const config = parseConfig({ ...base, ...settings });
+    expect(config.billing.emulated).toBe(false);
+    expect(Object.values(config.billing[provider as "polar"].plans)).toHaveLength(2);
+    for (const name of Object.keys(settings)) {
+      const env: Record<string, string> = { ...base, ...settings };
+      delete env[name];
+      expect(errorOf(env)).toBe(`Invalid configuration: ${name} is required when APP_ENV=production.`);
+    }
+  });
+
+  test("emulated mode uses the demo catalogue's plan ids unless others are configured", () => {
+    const config = parseConfig({ STRIPE_PRICE_PRO: "price_mine" });
+    expect(config.billing.emulated).toBe(true);
+    expect(config.billing.stripe.plans).toEqual({ starter: "price_emulated_starter", pro: "price_mine" });
+    expect(config.billing.lemonsqueezy.storeId).toBe("90001");
+    expect(parseConfig({ STRIPE_SECRET_KEY: "sk_test_real" }).billing.stripe.plans).toEqual({});
+  });
+
+  test("each provider's webhook secret is read, whichever provider is active", () => {
+    const config = parseConfig({
+      STRIPE_WEBHOOK_SECRET: "whsec_a",
+      POLAR_WEBHOOK_SECRET: "polar-secret",
+      LEMONSQUEEZY_WEBHOOK_SECRET: "lemon-secret",
+    });
+    expect([config.billing.stripe, config.billing.polar, config.billing.lemonsqueezy].map((s) => s.webhookSecret)).toEqual([
+      "whsec_a",
+      "polar-secret",
+      "lemon-secret",
+    ]);
   });
 
   test("production never seeds or emulates by itself", () => {
@@ -78,6 +117,9 @@ describe("configuration", () => {
     ["APP_URL", "not a url", "APP_URL must be an http(s) URL"],
     ["STRIPE_SECRET_KEY", "pk_live_publishable123", "STRIPE_SECRET_KEY must be a Stripe secret or restricted key"],
     ["SESSION_SECRET", "short-secret-value", "SESSION_SECRET must be at least 32 characters long"],
+    ["STRIPE_WEBHOOK_SECRET", "not-a-secret", "STRIPE_WEBHOOK_SECRET must be a webhook signing secret"],
+    ["STRIPE_PRICE_PRO", "prod_123", "STRIPE_PRICE_PRO must be a Stripe price id"],
+    ["LEMONSQUEEZY_VARIANT_PRO", "abc", "LEMONSQUEEZY_VARIANT_PRO must be a Lemon Squeezy variant id"],
     ["DATABASE_URL", "mysql://root:hunter2@db/app", "DATABASE_URL must be a postgres:// or postgresql:// URL"],
     ["BILLING_RETURN_ORIGINS", "https://ok.example.com,ftp://files.example.com", "BILLING_RETURN_ORIGINS"],
     ["POLAR_SERVER", "staging", "POLAR_SERVER must be one of: sandbox, production"],

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
+import type { ProviderId } from "~/billing/providers/provider.ts";
+import { PROVIDER_ENV_SHAPE, PROVIDER_IDS, PROVIDER_MODULES, type ProviderSettingsById, providerModule } from "~/billing/providers/registry.server.ts";
+import { emptyAsUndefined } from "./env-fields.ts";
 
 /**
  * Every setting the app reads, parsed once at start. Nothing else in the app
@@ -11,10 +13,6 @@ import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
  */
 const DEV_SESSION_SECRET = "dev-only-session-secret-not-for-production";
 
-const emptyAsUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
-
-const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
 const flag = z.preprocess(
   emptyAsUndefined,
   z.enum(["0", "1", "true", "false"]).optional().transform((v) => v === "1" || v === "true"),
@@ -71,26 +69,9 @@ const envSchema = z.object({
   RATE_LIMIT_LOGIN_PER_ADDRESS: count(100),
   RATE_LIMIT_SIGNUP_PER_HOUR: count(10),
   RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: count(10),
-  STRIPE_SECRET_KEY: z.preprocess(
-    emptyAsUndefined,
-    z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret or restricted key (sk_… or rk_…)").optional(),
-  ),
-  STRIPE_PORTAL_CONFIGURATION_ID: z.preprocess(
-    emptyAsUndefined,
-    z.string().regex(/^bpc_/, "must be a portal configuration id (bpc_…)").optional(),
-  ),
-  POLAR_ACCESS_TOKEN: optionalString,
-  POLAR_SERVER: z.preprocess(emptyAsUndefined, z.enum(["sandbox", "production"]).optional()),
-  LEMONSQUEEZY_API_KEY: optionalString,
+  // Each provider module declares its own variables (keys, webhook secret, plan ids...).
+  ...PROVIDER_ENV_SHAPE,
 });
-
-type Env = z.infer<typeof envSchema>;
-
-const PROVIDER_KEY: Record<ProviderId, keyof Env> = {
-  stripe: "STRIPE_SECRET_KEY",
-  polar: "POLAR_ACCESS_TOKEN",
-  lemonsqueezy: "LEMONSQUEEZY_API_KEY",
-};
 
 export type Config = {
   mode: "development" | "production" | "test";
@@ -125,10 +106,7 @@ export type Config = {
     timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
     returnOrigins: string[];
-    stripe: { secretKey?: string; portalConfigurationId?: string };
-    polar: { accessToken?: string; server: "sandbox" | "production" };
-    lemonsqueezy: { apiKey?: string };
-  };
+  } & ProviderSettingsById; // each provider's settings under its id, as its module reads them
 };
 
 /** A setting is missing or malformed: the message names it, never its value. */
@@ -145,13 +123,21 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   const production = e.APP_ENV === "production";
-  const activeKey = PROVIDER_KEY[e.PAYMENT_PROVIDER];
+  const active = providerModule(e.PAYMENT_PROVIDER);
+  const values = e as Record<string, unknown>;
 
   if (production) {
-    for (const name of ["APP_URL", "SESSION_SECRET", ...(e.PAYMENT_EMULATOR ? [] : [activeKey])] as const) {
-      if (!e[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
+    // The active provider's key, webhook secret and plan ids (SPEC: Plans and checkout; Subscriptions and webhooks).
+    const providerNeeds = e.PAYMENT_EMULATOR ? [] : [active.apiKeyVariable, ...active.requiredInProduction];
+    for (const name of ["APP_URL", "SESSION_SECRET", ...providerNeeds]) {
+      if (!values[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
     }
   }
+  // Emulation never starts in production by itself.
+  const emulated = e.PAYMENT_EMULATOR || (!production && !values[active.apiKeyVariable]);
+  const providerSettings = Object.fromEntries(
+    PROVIDER_MODULES.map((module) => [module.id, module.settings(e, { production, emulated })]),
+  ) as ProviderSettingsById;
 
   return {
     mode: e.APP_ENV,
@@ -173,15 +159,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     billing: {
       provider: e.PAYMENT_PROVIDER,
-      // Emulation never starts in production by itself.
-      emulated: e.PAYMENT_EMULATOR || (!production && !e[activeKey]),
+      emulated,
       emulatorPort: e.PAYMENT_EMULATOR_PORT,
       emulatorUrl: e.PAYMENT_EMULATOR_URL,
       timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
-      stripe: { secretKey: e.STRIPE_SECRET_KEY, portalConfigurationId: e.STRIPE_PORTAL_CONFIGURATION_ID },
-      polar: { accessToken: e.POLAR_ACCESS_TOKEN, server: e.POLAR_SERVER ?? (production ? "production" : "sandbox") },
-      lemonsqueezy: { apiKey: e.LEMONSQUEEZY_API_KEY },
+      ...providerSettings,
     },
   };
 }

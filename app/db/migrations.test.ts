@@ -152,7 +152,16 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
     const { applied } = await applyMigrations(sql, projectMigrationsDir);
 
     expect(applied).toEqual(projectMigrationNames);
-    expect(await tableNames()).toEqual(["Customer", "Password", "RateLimit", "Session", "User", "_prisma_migrations"]);
+    expect(await tableNames()).toEqual([
+      "Customer",
+      "Password",
+      "RateLimit",
+      "Session",
+      "Subscription",
+      "User",
+      "WebhookEvent",
+      "_prisma_migrations",
+    ]);
     const ledger = await readLedger(sql);
     expect(ledger.map((row) => row.migration_name)).toEqual(projectMigrationNames);
     for (const row of ledger) {

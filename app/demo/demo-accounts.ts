@@ -1,4 +1,6 @@
+import type { PlanId } from "~/billing/plans.ts";
 import type { ProviderId } from "~/billing/providers/provider.ts";
+import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
 
 /** Password of every demo user (SPEC: Demo users). */
 export const DEMO_PASSWORD = "portal-demo-pass";
@@ -8,6 +10,8 @@ export type DemoAccount = {
   name: string;
   /** The customer at the provider, or null for a user who never subscribed. */
   customer: { provider: ProviderId; providerCustomerId: string } | null;
+  /** The customer's subscription, as the emulator also knows it. */
+  subscription: { providerSubscriptionId: string; plan: PlanId; status: SubscriptionStatus } | null;
 };
 
 /**
@@ -21,16 +25,25 @@ export const DEMO_ACCOUNTS = [
     email: "stripe@demo.test",
     name: "Stella Stripe",
     customer: { provider: "stripe", providerCustomerId: "cus_DemoStripe0001" },
+    subscription: { providerSubscriptionId: "sub_DemoStripe0001", plan: "pro", status: "active" },
   },
   {
     email: "polar@demo.test",
     name: "Paul Polar",
     customer: { provider: "polar", providerCustomerId: "5f0c2a1e-8d3b-4c7a-9e21-6b4d8f0a2c11" },
+    subscription: { providerSubscriptionId: "5f0c2a1e-0000-4c7a-9e21-6b4d8f0a5b01", plan: "starter", status: "active" },
   },
   {
     email: "lemon@demo.test",
     name: "Lena Lemon",
     customer: { provider: "lemonsqueezy", providerCustomerId: "424242" },
+    subscription: { providerSubscriptionId: "525252", plan: "pro", status: "active" },
   },
-  { email: "nobody@demo.test", name: "Nora Nobody", customer: null },
+  {
+    email: "pastdue@demo.test",
+    name: "Pat Pastdue",
+    customer: { provider: "stripe", providerCustomerId: "cus_DemoPastDue0001" },
+    subscription: { providerSubscriptionId: "sub_DemoPastDue0001", plan: "pro", status: "past_due" },
+  },
+  { email: "nobody@demo.test", name: "Nora Nobody", customer: null, subscription: null },
 ] as const satisfies readonly DemoAccount[];

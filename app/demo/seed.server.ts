@@ -1,4 +1,5 @@
 import { hashPassword } from "~/auth/password.server.ts";
+import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "./demo-accounts.ts";
 
@@ -9,6 +10,10 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "./demo-accounts.ts";
  */
 export const DEMO_SEED_ADVISORY_LOCK_KEY = 72707370;
 
+/** The seeded state's provider time: as old as can be, so any real event from the emulator supersedes it. */
+const SEEDED_STATE_TIME = new Date("2026-01-01T00:00:00Z");
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** Seeding failed: one line for the operator; the database's own report stays in `cause`. */
 export class DemoSeedError extends Error {
   override readonly name = "DemoSeedError";
@@ -18,18 +23,19 @@ export class DemoSeedError extends Error {
 }
 
 /**
- * Makes sure the SPEC's demo users exist with their customer rows. Safe to run at every start,
- * and from several processes at once on one database: existing users keep their password and sessions.
+ * Makes sure the SPEC's demo users exist with their customer and subscription rows. Safe to run
+ * at every start, and from several processes at once on one database: existing users keep their
+ * password and sessions, and a subscription webhooks have since changed keeps its state.
  */
-export async function seedDemoAccounts(prisma: PrismaClient): Promise<{ created: number }> {
+export async function seedDemoAccounts(prisma: PrismaClient, now: () => Date = () => new Date()): Promise<{ created: number }> {
   try {
-    return await seedOnce(prisma);
+    return await seedOnce(prisma, now);
   } catch (error) {
     throw new DemoSeedError(error);
   }
 }
 
-async function seedOnce(prisma: PrismaClient): Promise<{ created: number }> {
+async function seedOnce(prisma: PrismaClient, now: () => Date): Promise<{ created: number }> {
   // Transaction-level lock, released at commit: another instance seeding now waits, then finds the users.
   return prisma.$transaction(
     async (tx) => {
@@ -44,13 +50,30 @@ async function seedOnce(prisma: PrismaClient): Promise<{ created: number }> {
             select: { id: true },
           }));
         if (!existing) created++;
-        if (account.customer) {
-          await tx.customer.upsert({
-            where: { userId: user.id },
-            create: { userId: user.id, ...account.customer },
-            update: account.customer,
-          });
-        }
+        if (!account.customer) continue;
+
+        const { provider, providerCustomerId } = account.customer;
+        await tx.customer.upsert({
+          where: { userId_provider: { userId: user.id, provider } },
+          create: { userId: user.id, provider, providerCustomerId },
+          update: { providerCustomerId },
+        });
+        const { providerSubscriptionId, plan, status } = account.subscription;
+        await tx.subscription.upsert({
+          where: { provider_providerSubscriptionId: { provider, providerSubscriptionId } },
+          create: {
+            userId: user.id,
+            provider,
+            providerSubscriptionId,
+            providerCustomerId,
+            plan,
+            providerPlanId: DEMO_PLAN_PROVIDER_IDS[provider][plan],
+            status,
+            currentPeriodEnd: new Date(now().getTime() + 30 * DAY_MS),
+            providerUpdatedAt: SEEDED_STATE_TIME,
+          },
+          update: {},
+        });
       }
       return { created };
     },

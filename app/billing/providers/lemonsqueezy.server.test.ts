@@ -21,9 +21,11 @@ let clock: number;
 
 beforeAll(async () => {
   emulator = await startProviderEmulator({ appReturnUrl: "http://app.test/account" });
+  // The SDK's API origin is fixed; in the app, the composition root's emulated branch reroutes it like this.
+  routeLemonSqueezyApiTo(emulator.origin);
 });
 afterAll(async () => {
-  routeLemonSqueezyApiTo(emulator.origin)(); // undo the routing the adapters installed
+  routeLemonSqueezyApiTo(emulator.origin)(); // undo the routing
   await emulator.close();
 });
 beforeEach(() => {
@@ -34,7 +36,6 @@ beforeEach(() => {
 function lemonSqueezy(options: Partial<LemonSqueezyProviderOptions> = {}) {
   return createLemonSqueezyProvider({
     apiKey: API_KEY,
-    emulatorOrigin: emulator.origin,
     now: () => clock,
     ...options,
   });

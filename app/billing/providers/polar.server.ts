@@ -1,11 +1,54 @@
 import { PolarClientError, PolarNetworkError, PolarRateLimitError, PolarServerError } from "@polar-sh/sdk";
-import { createPolar, errors } from "@polar-sh/sdk/2026-10";
+import { createPolar, errors, webhooks, type models } from "@polar-sh/sdk/2026-10";
+import { z } from "zod";
+import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
+import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
+import { emptyAsUndefined, optionalMatching, optionalString, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
 import { isPortalUrl } from "./portal-url.ts";
-import { ProviderError, type BillingProvider } from "./provider.ts";
+import { ProviderError } from "./provider-error.ts";
+import type { BillingEvent, BillingProvider, CheckoutRequest, ProviderModule, ProviderSettingsBase, VerifiedWebhook } from "./provider.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const env = {
+  POLAR_ACCESS_TOKEN: optionalString,
+  POLAR_SERVER: z.preprocess(emptyAsUndefined, z.enum(["sandbox", "production"]).optional()),
+  POLAR_WEBHOOK_SECRET: optionalString,
+  ...planVariables("POLAR_PRODUCT", optionalMatching(UUID, "must be a Polar product id (a UUID)")),
+};
+
+export type PolarSettings = ProviderSettingsBase & { server: "sandbox" | "production" };
+
+/** Polar as the app knows it: portal, checkout and webhooks (SPEC: Providers; PROVIDERS.md §2 and §4). */
+export const polarProvider: ProviderModule<"polar", typeof env, PolarSettings> = {
+  id: "polar",
+  name: "Polar",
+  env,
+  apiKeyVariable: "POLAR_ACCESS_TOKEN",
+  requiredInProduction: ["POLAR_WEBHOOK_SECRET", planVariable("POLAR_PRODUCT", "starter"), planVariable("POLAR_PRODUCT", "pro")],
+  emulatedApiKey: "polar_oat_emulated",
+  settings: (e, { production, emulated }) => ({
+    apiKey: e.POLAR_ACCESS_TOKEN,
+    server: e.POLAR_SERVER ?? (production ? "production" : "sandbox"),
+    webhookSecret: e.POLAR_WEBHOOK_SECRET,
+    plans: planSettings(e, "POLAR_PRODUCT", DEMO_PLAN_PROVIDER_IDS.polar, emulated),
+  }),
+  create: (settings, { timeoutMs, emulatorOrigin }) =>
+    createPolarProvider({
+      accessToken: settings.apiKey,
+      server: settings.server,
+      products: settings.plans,
+      timeoutMs,
+      emulatorOrigin,
+    }),
+  webhooks: { verify: verifyPolarWebhook, parse: parsePolarEvent },
+};
 
 export type PolarProviderOptions = {
   accessToken: string;
   server: "sandbox" | "production";
+  /** The product id of each plan (checkout). */
+  products?: PolarSettings["plans"];
   /** The longest the user waits for the portal. */
   timeoutMs: number;
   /** Sends the SDK to the local emulator instead of Polar's API. */
@@ -36,6 +79,28 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
         throw new ProviderError("polar", "unavailable", "session without a portal url");
       }
       return { url: session.customer_portal_url };
+    },
+
+    async createCheckout({ plan, user, successUrl, cancelUrl }: CheckoutRequest) {
+      const product = options.products?.[plan];
+      if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
+      let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
+      try {
+        // SPEC: `external_customer_id` links (or creates) the Polar customer with our user id; it comes back
+        // on every subscription event as `customer.external_id`.
+        checkout = await polar.checkouts.create({
+          products: [product],
+          external_customer_id: user.id,
+          customer_email: user.email,
+          metadata: { user_id: user.id },
+          success_url: successUrl,
+          return_url: cancelUrl,
+        });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      if (!isPortalUrl(checkout?.url)) throw new ProviderError("polar", "unavailable", "checkout without a url");
+      return { url: checkout.url };
     },
   };
 }
@@ -76,4 +141,81 @@ function namesCustomer(body: unknown): boolean {
     const loc = Array.isArray(issue?.loc) ? issue.loc : [];
     return loc.at(-1) === "customer_id" || loc.at(-1) === "external_customer_id";
   });
+}
+
+/** Polar's subscription words (the SDK's own `SubscriptionStatus`) in the app's. */
+export const POLAR_SUBSCRIPTION_STATUSES = {
+  incomplete: "incomplete",
+  incomplete_expired: "expired",
+  trialing: "trialing",
+  active: "active",
+  past_due: "past_due",
+  canceled: "canceled",
+  unpaid: "unpaid",
+  paused: "paused",
+} as const satisfies Record<models.SubscriptionStatus, SubscriptionStatus>;
+
+async function verifyPolarWebhook(rawBody: Buffer, headers: Headers, secret: string): Promise<VerifiedWebhook | null> {
+  const eventId = headers.get("webhook-id");
+  if (!eventId) return null;
+  try {
+    // The SDK's Standard Webhooks verifier: signature over `${id}.${timestamp}.${body}`, timestamp within 5 minutes.
+    const event = await webhooks.validateEvent(rawBody, Object.fromEntries(headers), secret);
+    return { eventId, type: event.type, payload: event };
+  } catch (error) {
+    // Thrown only after the signature checked out: a genuine event of a type this SDK does not know.
+    if (error instanceof webhooks.PolarWebhookUnknownTypeError) {
+      return { eventId, type: String(error.eventType ?? "unknown"), payload: null };
+    }
+    return null;
+  }
+}
+
+const polarSubscription = z.object({
+  id: z.string(),
+  status: z.string(),
+  customer_id: z.string(),
+  product_id: z.string().nullish(),
+  current_period_end: z.string().nullish(),
+  cancel_at_period_end: z.boolean().nullish(),
+  customer: z.object({ external_id: z.string().nullish() }).nullish(),
+});
+const polarCustomer = z.object({ id: z.string(), external_id: z.string().nullish() });
+const polarEvent = z.object({ timestamp: z.string().nullish(), data: z.unknown() });
+
+function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
+  const event = polarEvent.safeParse(payload);
+  if (!event.success) return { kind: "ignored" };
+  // The event's own time; an event without one cannot be ordered, so it is not applied.
+  const occurredAt = new Date(event.data.timestamp ?? Number.NaN);
+  if (Number.isNaN(occurredAt.getTime())) return { kind: "ignored" };
+
+  if (type.startsWith("subscription.")) {
+    const parsed = polarSubscription.safeParse(event.data.data);
+    if (!parsed.success) return { kind: "ignored" };
+    const subscription = parsed.data;
+    const status = POLAR_SUBSCRIPTION_STATUSES[subscription.status as models.SubscriptionStatus];
+    if (!status) return { kind: "ignored" };
+    return {
+      // Revoked: the subscription ended now, not at the period's end.
+      kind: type === "subscription.revoked" ? "subscription-deleted" : "subscription-upserted",
+      userId: subscription.customer?.external_id ?? null,
+      providerCustomerId: subscription.customer_id,
+      occurredAt,
+      subscription: {
+        providerSubscriptionId: subscription.id,
+        providerPlanId: subscription.product_id ?? null,
+        status,
+        currentPeriodEnd: subscription.current_period_end ? new Date(subscription.current_period_end) : null,
+        cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
+      },
+    };
+  }
+
+  if (type === "customer.created" || type === "customer.updated") {
+    const parsed = polarCustomer.safeParse(event.data.data);
+    if (!parsed.success) return { kind: "ignored" };
+    return { kind: "customer-linked", userId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
+  }
+  return { kind: "ignored" };
 }

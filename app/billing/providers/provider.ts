@@ -1,15 +1,21 @@
-/**
- * The one small interface every payment provider implements. Adding a
- * provider means one module beside this one and one line in registry.server.ts.
- */
-export const PROVIDER_IDS = ["stripe", "polar", "lemonsqueezy"] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+import type { z } from "zod";
+import type { PlanId } from "../plans.ts";
+import type { SubscriptionStatus } from "../subscription-status.ts";
+import type { PROVIDER_MODULES } from "./registry.server.ts";
 
-export const PROVIDER_NAMES: Record<ProviderId, string> = {
-  stripe: "Stripe",
-  polar: "Polar",
-  lemonsqueezy: "Lemon Squeezy",
-};
+/**
+ * What a payment provider is to the app. Each provider is ONE module
+ * (stripe.server.ts, polar.server.ts, lemonsqueezy.server.ts) exporting a
+ * `ProviderModule`: its id, name, environment variables and operations.
+ * The provider list, the configuration schema and the registry are derived
+ * from `PROVIDER_MODULES` in registry.server.ts, so a fourth provider is one
+ * module there plus one line in that list (and a value in the database enum).
+ */
+export type ProviderId = (typeof PROVIDER_MODULES)[number]["id"];
+
+// Kept here so existing importers (pages' loaders, the emulator) find them where they always did.
+export { PROVIDER_IDS, PROVIDER_NAMES } from "./registry.server.ts";
+export { ProviderError, type ProviderFailureKind } from "./provider-error.ts";
 
 export type PortalCustomer = { providerCustomerId: string };
 export type PortalOptions = {
@@ -18,40 +24,99 @@ export type PortalOptions = {
   idempotencyKey?: string;
 };
 
+export type CheckoutRequest = {
+  plan: PlanId;
+  user: { id: string; email: string };
+  /** The user's existing customer at this provider, if any (Stripe reuses it instead of creating another). */
+  providerCustomerId?: string;
+  /** Where the provider sends the user after paying. */
+  successUrl: string;
+  /** Where the provider's "back" link leads. */
+  cancelUrl: string;
+  /** The same for every attempt of one call (see PortalOptions). */
+  idempotencyKey?: string;
+};
+
+/** A provider's API, built once at start from its settings. Failures are thrown as ProviderError. */
 export interface BillingProvider {
   readonly id: ProviderId;
-  /** Resolves to the hosted portal URL, or throws a ProviderError. */
+  /** Resolves to the hosted portal URL. */
   createPortal(customer: PortalCustomer, options: PortalOptions): Promise<{ url: string }>;
+  /** Resolves to the provider's hosted checkout URL, carrying the user's id so webhooks can link it. */
+  createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
   servesPortalFromCache?(customer: PortalCustomer): boolean;
 }
 
-/**
- * Why a provider call failed, as far as the app needs to know. The raw
- * provider message never travels further than the adapter: it is reduced to
- * one of these kinds (and an optional Retry-After) so nothing unsafe reaches
- * a response or a log line.
- */
-export type ProviderFailureKind =
-  | "not-configured" // the provider account is not set up for portals (e.g. Stripe's default portal configuration)
-  | "unknown-customer" // the provider does not know this customer id
-  | "no-portal" // the customer exists but has no portal (Lemon Squeezy: never subscribed)
-  | "auth" // our API key was refused
-  | "rate-limited"
-  | "timeout"
-  | "unavailable" // network failure, 5xx, malformed answer
-  | "circuit-open" // the provider kept failing: not called again until a cool-down has passed
-  | "refused"; // any other 4xx
+/** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */
+export type ProviderSettingsBase = {
+  apiKey?: string;
+  /** Verifies `POST /webhooks/<provider>`; without it (and outside emulation) that endpoint is not live. */
+  webhookSecret?: string;
+  /** The provider's id for each plan (price, product or variant id). */
+  plans: Partial<Record<PlanId, string>>;
+};
 
-export class ProviderError extends Error {
-  override readonly name = "ProviderError";
-  constructor(
-    readonly provider: ProviderId,
-    readonly kind: ProviderFailureKind,
-    /** A safe, fixed description for logs: never the provider's own text. */
-    readonly detail: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(`${provider}: ${kind} (${detail})`);
-  }
+/** A webhook whose signature checked out, reduced to what the ledger needs and the payload for parsing. */
+export type VerifiedWebhook = {
+  /** Unique per provider: Stripe's `evt_…`, Polar's `webhook-id`, Lemon Squeezy's body hash. */
+  eventId: string;
+  type: string;
+  payload: unknown;
+};
+
+export type SubscriptionState = {
+  providerSubscriptionId: string;
+  /** The provider's price / product / variant id; the app maps it to a plan through its settings. */
+  providerPlanId: string | null;
+  status: SubscriptionStatus;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+};
+
+/** A provider event in the app's own words; everything the webhook service acts on. */
+export type BillingEvent =
+  | {
+      kind: "subscription-upserted" | "subscription-deleted";
+      /** The app's user id that checkout put on the subscription, when the payload carries one. */
+      userId: string | null;
+      providerCustomerId: string;
+      subscription: SubscriptionState;
+      /** The provider's time for this state: an older one never overwrites a newer one. */
+      occurredAt: Date;
+    }
+  | { kind: "customer-linked"; userId: string | null; providerCustomerId: string; occurredAt: Date }
+  | { kind: "ignored" };
+
+export type ProviderContext = {
+  /** The longest a user waits for one provider call, retries included. */
+  timeoutMs: number;
+  /** Set in emulated mode: the SDK talks to the local emulator. */
+  emulatorOrigin?: string;
+};
+
+export interface ProviderModule<Id extends string, Env extends z.ZodRawShape, Settings extends ProviderSettingsBase> {
+  readonly id: Id;
+  /** How people call it ("Lemon Squeezy"). */
+  readonly name: string;
+  /** This provider's environment variables: a zod fragment merged into the app's configuration schema. */
+  readonly env: Env;
+  /** The variable holding the API key: without it, outside production, payments are emulated. */
+  readonly apiKeyVariable: keyof Env & string;
+  /** Besides the API key, what production needs when this provider is active (webhook secret, plan ids...). */
+  readonly requiredInProduction: readonly (keyof Env & string)[];
+  /** A key of the right shape for the emulator, which checks keys' form but not their value. */
+  readonly emulatedApiKey: string;
+  /** Reads this provider's settings from the parsed environment (emulated: the demo plan ids fill gaps). */
+  settings(env: z.output<z.ZodObject<Env>>, context: { production: boolean; emulated: boolean }): Settings;
+  create(settings: Settings & { apiKey: string }, context: ProviderContext): BillingProvider;
+  readonly webhooks: {
+    /**
+     * Checks the signature over the raw body with the provider's own scheme;
+     * null when it does not check out (bad or missing signature, stale timestamp).
+     */
+    verify(rawBody: Buffer, headers: Headers, secret: string): Promise<VerifiedWebhook | null>;
+    /** The event in the app's words; types the app does not act on are "ignored". */
+    parse(event: VerifiedWebhook): BillingEvent;
+  };
 }

@@ -5,12 +5,19 @@ import { credentialFingerprint, startProviderEmulator, type ProviderEmulator } f
 import { PROVIDER_IDS } from "./provider.ts";
 import { createBillingProvider, type ProviderSettings } from "./registry.server.ts";
 
-const WITHOUT_KEYS: ProviderSettings = { provider: "stripe", stripe: {}, polar: { server: "sandbox" }, lemonsqueezy: {} };
+const WITHOUT_KEYS: ProviderSettings = {
+  provider: "stripe",
+  stripe: { plans: {} },
+  polar: { server: "sandbox", plans: {} },
+  lemonsqueezy: { plans: {} },
+};
 
 let emulator: ProviderEmulator;
 
 beforeAll(async () => {
   emulator = await startProviderEmulator({ appReturnUrl: "http://app.test/account" });
+  // In the app, the composition root's emulated branch does this.
+  routeLemonSqueezyApiTo(emulator.origin);
 });
 afterAll(async () => {
   routeLemonSqueezyApiTo(emulator.origin)();
@@ -53,7 +60,7 @@ describe("createBillingProvider", () => {
   it("uses a given key in emulated mode", async () => {
     const billing = createBillingProvider({
       ...WITHOUT_KEYS,
-      stripe: { secretKey: "sk_test_givenKey" },
+      stripe: { apiKey: "sk_test_givenKey", plans: {} },
       emulatorOrigin: emulator.origin,
     });
     await billing.createPortal({ providerCustomerId: "cus_DemoStripe0001" }, { returnUrl: "http://app.test/account" });

@@ -1,14 +1,47 @@
-import { createLemonSqueezyProvider } from "./lemonsqueezy.server.ts";
-import { createPolarProvider } from "./polar.server.ts";
+import type { z } from "zod";
+import { lemonSqueezyProvider } from "./lemonsqueezy.server.ts";
+import { polarProvider } from "./polar.server.ts";
 import type { BillingProvider, ProviderId } from "./provider.ts";
 import { DEFAULT_RESILIENCE, withResilience, type ResiliencePolicy } from "./resilience.server.ts";
-import { createStripeProvider } from "./stripe.server.ts";
+import { stripeProvider } from "./stripe.server.ts";
 
-export type ProviderSettings = {
+/**
+ * Every payment provider the app supports: one module each. Everything else
+ * (the provider ids and names, the configuration schema, the registry below,
+ * the webhook endpoints) is derived from this list.
+ */
+export const PROVIDER_MODULES = [stripeProvider, polarProvider, lemonSqueezyProvider] as const;
+
+type AnyProviderModule = (typeof PROVIDER_MODULES)[number];
+type ModuleOf<P extends ProviderId> = Extract<AnyProviderModule, { id: P }>;
+type SettingsOf<M> = M extends { settings(...args: never[]): infer S } ? S : never;
+
+export const PROVIDER_IDS = PROVIDER_MODULES.map((module) => module.id) as unknown as readonly [ProviderId, ...ProviderId[]];
+
+export const PROVIDER_NAMES = Object.fromEntries(PROVIDER_MODULES.map((module) => [module.id, module.name])) as Record<
+  ProviderId,
+  string
+>;
+
+/** Each provider's settings, under its id (`config.billing.stripe`...). */
+export type ProviderSettingsById = { [P in ProviderId]: SettingsOf<ModuleOf<P>> };
+
+/** All providers' environment variables, merged (the app's schema adds them to its own). */
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+export type ProviderEnvShape = UnionToIntersection<AnyProviderModule["env"]> & z.ZodRawShape;
+export const PROVIDER_ENV_SHAPE = Object.assign({}, ...PROVIDER_MODULES.map((module) => module.env)) as ProviderEnvShape;
+
+/** One value per provider, keyed by id. */
+export function perProvider<T>(value: (id: ProviderId) => T): Record<ProviderId, T> {
+  return Object.fromEntries(PROVIDER_IDS.map((id) => [id, value(id)])) as Record<ProviderId, T>;
+}
+
+export function providerModule<P extends ProviderId>(id: P): ModuleOf<P> {
+  return PROVIDER_MODULES.find((module) => module.id === id) as ModuleOf<P>;
+}
+
+export type ProviderSettings = ProviderSettingsById & {
   provider: ProviderId;
-  stripe: { secretKey?: string; portalConfigurationId?: string };
-  polar: { accessToken?: string; server: "sandbox" | "production" };
-  lemonsqueezy: { apiKey?: string };
   /** Set in emulated mode: the SDKs talk to the local emulator, with a placeholder key if none is given. */
   emulatorOrigin?: string;
   timeoutMs?: number;
@@ -19,45 +52,25 @@ export type ProviderSettings = {
 /** A user waits on a button click: past this, "try again" is a better answer than a spinner. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
 
-/** Each provider: one line, the key it needs, its name in the environment and the emulator's placeholder for it. */
-const PROVIDERS: { [P in ProviderId]: (settings: ProviderSettings, timeoutMs: number) => BillingProvider } = {
-  stripe: (s, timeoutMs) =>
-    createStripeProvider({
-      secretKey: requireKey(s, s.stripe.secretKey, "STRIPE_SECRET_KEY", "sk_test_emulated"),
-      portalConfigurationId: s.stripe.portalConfigurationId,
-      timeoutMs,
-      emulatorOrigin: s.emulatorOrigin,
-    }),
-  polar: (s, timeoutMs) =>
-    createPolarProvider({
-      accessToken: requireKey(s, s.polar.accessToken, "POLAR_ACCESS_TOKEN", "polar_oat_emulated"),
-      server: s.polar.server,
-      timeoutMs,
-      emulatorOrigin: s.emulatorOrigin,
-    }),
-  // Lemon Squeezy keys are JWTs, so the placeholder has the same three-part shape.
-  lemonsqueezy: (s) =>
-    createLemonSqueezyProvider({
-      apiKey: requireKey(s, s.lemonsqueezy.apiKey, "LEMONSQUEEZY_API_KEY", "emulated.lemonsqueezy.key"),
-      emulatorOrigin: s.emulatorOrigin,
-    }),
-};
-
 /**
  * Builds the active provider once, inside the one resilience policy every provider gets (ADR 009); a missing
  * key outside emulation is an operator error, raised here, not per click.
  */
 export function createBillingProvider(settings: ProviderSettings): BillingProvider {
+  const module = providerModule(settings.provider) as ProviderModuleLike;
+  const own = settings[settings.provider];
+  const apiKey = own.apiKey ?? (settings.emulatorOrigin ? module.emulatedApiKey : undefined);
+  if (!apiKey) {
+    throw new Error(`${module.apiKeyVariable} is required for PAYMENT_PROVIDER=${settings.provider} when payments are not emulated`);
+  }
   const timeoutMs = settings.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
-  return withResilience(PROVIDERS[settings.provider](settings, timeoutMs), {
-    ...DEFAULT_RESILIENCE,
-    ...settings.resilience,
-    timeoutMs,
-  });
+  const provider = module.create({ ...own, apiKey }, { timeoutMs, emulatorOrigin: settings.emulatorOrigin });
+  return withResilience(provider, { ...DEFAULT_RESILIENCE, ...settings.resilience, timeoutMs });
 }
 
-function requireKey(settings: ProviderSettings, key: string | undefined, variable: string, placeholder: string): string {
-  if (key) return key;
-  if (settings.emulatorOrigin) return placeholder;
-  throw new Error(`${variable} is required for PAYMENT_PROVIDER=${settings.provider} when payments are not emulated`);
-}
+/** The one place the modules' different settings types meet: each module only ever receives its own. */
+type ProviderModuleLike = {
+  emulatedApiKey: string;
+  apiKeyVariable: string;
+  create(settings: ProviderSettingsById[ProviderId] & { apiKey: string }, context: { timeoutMs: number; emulatorOrigin?: string }): BillingProvider;
+};

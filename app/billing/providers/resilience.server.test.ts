@@ -16,12 +16,15 @@ const RETURN_URL = "http://app.test/account";
 const UNKNOWN_CUSTOMER: Record<ProviderId, string> = { stripe: "cus_Unknown999", polar: randomUUID(), lemonsqueezy: "999999" };
 
 let emulator: ProviderEmulator;
+let undoRouting: () => void;
 
 beforeAll(async () => {
   emulator = await startProviderEmulator({ appReturnUrl: RETURN_URL });
+  // The SDK's API origin is fixed; in the app, the composition root's emulated branch reroutes it like this.
+  undoRouting = routeLemonSqueezyApiTo(emulator.origin);
 });
 afterAll(async () => {
-  routeLemonSqueezyApiTo(emulator.origin)(); // undo the routing the Lemon Squeezy adapter installed
+  undoRouting();
   await emulator.close();
 });
 beforeEach(() => emulator.reset());
@@ -35,9 +38,9 @@ async function requestsStillWaiting(): Promise<number> {
 it("retries a Stripe call with the same Idempotency-Key, so Stripe treats both attempts as one request", async () => {
   const billing = createBillingProvider({
     provider: "stripe",
-    stripe: {},
-    polar: { server: "sandbox" },
-    lemonsqueezy: {},
+    stripe: { plans: {} },
+    polar: { server: "sandbox", plans: {} },
+    lemonsqueezy: { plans: {} },
     emulatorOrigin: emulator.origin,
     timeoutMs: BUDGET_MS,
   });
@@ -54,9 +57,9 @@ describe.each(PROVIDER_IDS)("%s inside the resilience policy", (providerId) => {
   function provider(resilience: ProviderSettings["resilience"] = {}) {
     return createBillingProvider({
       provider: providerId,
-      stripe: {},
-      polar: { server: "sandbox" },
-      lemonsqueezy: {},
+      stripe: { plans: {} },
+      polar: { server: "sandbox", plans: {} },
+      lemonsqueezy: { plans: {} },
       emulatorOrigin: emulator.origin,
       timeoutMs: BUDGET_MS,
       resilience,

@@ -14,7 +14,8 @@ import {
 } from "cockatiel";
 import { logEvent } from "~/observability/log.server.ts";
 import { runInCallScope, type CallScope } from "./call-scope.server.ts";
-import { ProviderError, type BillingProvider, type ProviderFailureKind } from "./provider.ts";
+import { ProviderError, type ProviderFailureKind } from "./provider-error.ts";
+import type { BillingProvider } from "./provider.ts";
 
 /** One policy for every provider (ADR 009). */
 export type ResiliencePolicy = {
@@ -73,38 +74,52 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
     return new ProviderError(provider.id, "circuit-open", "circuit open after repeated failures", Math.max(1, Math.ceil(remainingMs / 1000)));
   }
 
+  /** One provider call under the policy: budget, safe retry, breaker; `attempt` gets this call's idempotency key. */
+  async function guarded<T>(idempotencyKey: string, attempt: (idempotencyKey: string) => Promise<T>): Promise<T> {
+    // While the one trial call is out, others answer at once rather than queue behind it.
+    if (breaker.state === CircuitState.HalfOpen) throw circuitOpen();
+
+    // A deadline per call, so this call knows whether it was its own budget that ran out.
+    const deadline = timeout(policy.timeoutMs, TimeoutStrategy.Aggressive);
+    let timedOut = false;
+    deadline.onTimeout(() => (timedOut = true));
+    let lastAttempt: CallScope | undefined;
+
+    try {
+      return await wrap(breaker, deadline, retryPolicy).execute(({ signal }) => {
+        // The retry policy may wake from its backoff after the deadline: send nothing then.
+        if (signal.aborted) throw new TaskCancelledError();
+        lastAttempt = { signal };
+        return runInCallScope(lastAttempt, () => attempt(idempotencyKey));
+      });
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) throw circuitOpen();
+      if (timedOut || error instanceof TaskCancelledError) {
+        throw new ProviderError(provider.id, "timeout", "no answer within the time budget");
+      }
+      if (error instanceof ProviderError && error.kind === "rate-limited" && error.retryAfterSeconds === undefined) {
+        // The SDK hid the header; the scoped fetch saw it.
+        const seconds = lastAttempt?.retryAfterSeconds;
+        if (seconds !== undefined) throw new ProviderError(error.provider, error.kind, error.detail, seconds);
+      }
+      throw error;
+    }
+  }
+
   return {
     id: provider.id,
-    async createPortal(customer, options) {
-      // While the one trial call is out, others answer at once rather than queue behind it.
-      if (breaker.state === CircuitState.HalfOpen) throw circuitOpen();
-
-      // A deadline per call, so this call knows whether it was its own budget that ran out.
-      const deadline = timeout(policy.timeoutMs, TimeoutStrategy.Aggressive);
-      let timedOut = false;
-      deadline.onTimeout(() => (timedOut = true));
-      const idempotencyKey = options.idempotencyKey ?? randomUUID();
-      let lastAttempt: CallScope | undefined;
-
-      try {
-        return await wrap(breaker, deadline, retryPolicy).execute(({ signal }) => {
-          // The retry policy may wake from its backoff after the deadline: send nothing then.
-          if (signal.aborted) throw new TaskCancelledError();
-          lastAttempt = { signal };
-          return runInCallScope(lastAttempt, () => provider.createPortal(customer, { ...options, idempotencyKey }));
-        });
-      } catch (error) {
-        if (error instanceof BrokenCircuitError) throw circuitOpen();
-        if (timedOut || error instanceof TaskCancelledError) {
-          throw new ProviderError(provider.id, "timeout", "no answer within the time budget");
-        }
-        if (error instanceof ProviderError && error.kind === "rate-limited" && error.retryAfterSeconds === undefined) {
-          // The SDK hid the header; the scoped fetch saw it.
-          const seconds = lastAttempt?.retryAfterSeconds;
-          if (seconds !== undefined) throw new ProviderError(error.provider, error.kind, error.detail, seconds);
-        }
-        throw error;
-      }
+    servesPortalFromCache: provider.servesPortalFromCache?.bind(provider),
+    createPortal(customer, options) {
+      // A link the adapter already holds is no provider call: no budget, no breaker, no failure count.
+      if (provider.servesPortalFromCache?.(customer)) return provider.createPortal(customer, options);
+      return guarded(options.idempotencyKey ?? randomUUID(), (idempotencyKey) =>
+        provider.createPortal(customer, { ...options, idempotencyKey }),
+      );
+    },
+    createCheckout(request) {
+      return guarded(request.idempotencyKey ?? randomUUID(), (idempotencyKey) =>
+        provider.createCheckout({ ...request, idempotencyKey }),
+      );
     },
   };
 }

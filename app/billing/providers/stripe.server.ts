@@ -1,11 +1,52 @@
 import { Stripe } from "stripe";
+import { z } from "zod";
+import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
+import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
+import { optionalMatching, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
 import { isPortalUrl } from "./portal-url.ts";
-import { ProviderError, type BillingProvider } from "./provider.ts";
+import { ProviderError } from "./provider-error.ts";
+import type { BillingEvent, BillingProvider, CheckoutRequest, ProviderModule, ProviderSettingsBase, VerifiedWebhook } from "./provider.ts";
+
+const env = {
+  STRIPE_SECRET_KEY: optionalMatching(/^(sk|rk)_(test|live)_/, "must be a Stripe secret or restricted key (sk_… or rk_…)"),
+  STRIPE_PORTAL_CONFIGURATION_ID: optionalMatching(/^bpc_/, "must be a portal configuration id (bpc_…)"),
+  STRIPE_WEBHOOK_SECRET: optionalMatching(/^whsec_/, "must be a webhook signing secret (whsec_…)"),
+  ...planVariables("STRIPE_PRICE", optionalMatching(/^price_/, "must be a Stripe price id (price_…)")),
+};
+
+export type StripeSettings = ProviderSettingsBase & { portalConfigurationId?: string };
+
+/** Stripe as the app knows it: portal, checkout and webhooks (SPEC: Providers; PROVIDERS.md §1 and §4). */
+export const stripeProvider: ProviderModule<"stripe", typeof env, StripeSettings> = {
+  id: "stripe",
+  name: "Stripe",
+  env,
+  apiKeyVariable: "STRIPE_SECRET_KEY",
+  requiredInProduction: ["STRIPE_WEBHOOK_SECRET", planVariable("STRIPE_PRICE", "starter"), planVariable("STRIPE_PRICE", "pro")],
+  emulatedApiKey: "sk_test_emulated",
+  settings: (e, { emulated }) => ({
+    apiKey: e.STRIPE_SECRET_KEY,
+    portalConfigurationId: e.STRIPE_PORTAL_CONFIGURATION_ID,
+    webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    plans: planSettings(e, "STRIPE_PRICE", DEMO_PLAN_PROVIDER_IDS.stripe, emulated),
+  }),
+  create: (settings, { timeoutMs, emulatorOrigin }) =>
+    createStripeProvider({
+      secretKey: settings.apiKey,
+      portalConfigurationId: settings.portalConfigurationId,
+      prices: settings.plans,
+      timeoutMs,
+      emulatorOrigin,
+    }),
+  webhooks: { verify: verifyStripeWebhook, parse: parseStripeEvent },
+};
 
 export type StripeProviderOptions = {
   secretKey: string;
   /** A `bpc_…` id; without it Stripe uses the account's default portal configuration. */
   portalConfigurationId?: string;
+  /** The price id of each plan (checkout). */
+  prices?: StripeSettings["plans"];
   /** The longest the user waits for the portal, retries included. */
   timeoutMs: number;
   /** Sends the SDK to the local emulator instead of api.stripe.com. */
@@ -14,7 +55,7 @@ export type StripeProviderOptions = {
 
 const { errors } = Stripe;
 
-/** Stripe: `billingPortal.sessions.create` → the session's `url`. */
+/** Stripe: `billingPortal.sessions.create` → the session's `url`; `checkout.sessions.create` → its `url`. */
 export function createStripeProvider(options: StripeProviderOptions): BillingProvider {
   const stripe = new Stripe(options.secretKey, {
     // Retries belong to the shared resilience policy, which resends the same Idempotency-Key (ADR 009).
@@ -42,6 +83,30 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         throw toProviderError(error);
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a portal url");
+      return { url: session.url };
+    },
+
+    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl }: CheckoutRequest) {
+      const price = options.prices?.[plan];
+      if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
+      let session: Stripe.Checkout.Session;
+      try {
+        // SPEC: the user id goes on the session (client_reference_id, metadata) and on the subscription
+        // (subscription_data.metadata), the only place the subscription's own events carry it.
+        session = await stripe.checkout.sessions.create({
+          mode: "subscription",
+          line_items: [{ price, quantity: 1 }],
+          client_reference_id: user.id,
+          metadata: { user_id: user.id },
+          subscription_data: { metadata: { user_id: user.id } },
+          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+        });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
       return { url: session.url };
     },
   };
@@ -90,4 +155,108 @@ function toProviderError(error: unknown): unknown {
 function retryAfterSeconds(header: string | undefined): number | undefined {
   const seconds = Number(header);
   return header && Number.isInteger(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
+/** Stripe's own subscription words (PROVIDERS.md §4) in the app's. */
+export const STRIPE_SUBSCRIPTION_STATUSES = {
+  incomplete: "incomplete",
+  incomplete_expired: "expired",
+  trialing: "trialing",
+  active: "active",
+  past_due: "past_due",
+  canceled: "canceled",
+  unpaid: "unpaid",
+  paused: "paused",
+} as const satisfies Record<string, SubscriptionStatus>;
+
+async function verifyStripeWebhook(rawBody: Buffer, headers: Headers, secret: string): Promise<VerifiedWebhook | null> {
+  const signature = headers.get("stripe-signature");
+  if (!signature) return null;
+  try {
+    // The SDK's verifier: any matching v1 signature over `${t}.${body}`, t within its default 300 s.
+    const event = await Stripe.webhooks.constructEventAsync(rawBody, signature, secret);
+    return { eventId: event.id, type: event.type, payload: event };
+  } catch {
+    return null;
+  }
+}
+
+const stripeId = z.union([z.string(), z.object({ id: z.string() }).transform((object) => object.id)]);
+const stripeUserId = z.object({ user_id: z.string().min(1).optional() }).nullish();
+
+const stripeSubscription = z.object({
+  id: z.string(),
+  customer: stripeId,
+  status: z.string(),
+  cancel_at_period_end: z.boolean().nullish(),
+  cancel_at: z.number().nullish(),
+  metadata: stripeUserId,
+  // Newer API versions keep the period on the items; older ones on the subscription.
+  current_period_end: z.number().nullish(),
+  items: z
+    .object({
+      data: z.array(z.object({ price: z.object({ id: z.string() }).nullish(), current_period_end: z.number().nullish() })),
+    })
+    .nullish(),
+});
+
+const stripeCheckoutSession = z.object({
+  mode: z.string().nullish(),
+  customer: stripeId.nullish(),
+  client_reference_id: z.string().nullish(),
+  metadata: stripeUserId,
+});
+
+const stripeEvent = z.object({ created: z.number(), data: z.object({ object: z.unknown() }) });
+
+const SUBSCRIPTION_EVENTS: Record<string, "subscription-upserted" | "subscription-deleted"> = {
+  "customer.subscription.created": "subscription-upserted",
+  "customer.subscription.updated": "subscription-upserted",
+  "customer.subscription.paused": "subscription-upserted",
+  "customer.subscription.resumed": "subscription-upserted",
+  "customer.subscription.deleted": "subscription-deleted",
+};
+
+function parseStripeEvent({ type, payload }: VerifiedWebhook): BillingEvent {
+  const event = stripeEvent.safeParse(payload);
+  if (!event.success) return { kind: "ignored" };
+  const occurredAt = new Date(event.data.created * 1000);
+  const kind = SUBSCRIPTION_EVENTS[type];
+
+  if (kind) {
+    const parsed = stripeSubscription.safeParse(event.data.data.object);
+    if (!parsed.success) return { kind: "ignored" };
+    const subscription = parsed.data;
+    const status = STRIPE_SUBSCRIPTION_STATUSES[subscription.status as keyof typeof STRIPE_SUBSCRIPTION_STATUSES];
+    if (!status) return { kind: "ignored" };
+    const item = subscription.items?.data[0];
+    const periodEnd = item?.current_period_end ?? subscription.current_period_end;
+    return {
+      kind,
+      userId: subscription.metadata?.user_id ?? null,
+      providerCustomerId: subscription.customer,
+      occurredAt,
+      subscription: {
+        providerSubscriptionId: subscription.id,
+        providerPlanId: item?.price?.id ?? null,
+        status,
+        currentPeriodEnd: periodEnd ? new Date(periodEnd * 1000) : null,
+        // Newer portals cancel by setting `cancel_at` rather than the flag.
+        cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end) || subscription.cancel_at != null,
+      },
+    };
+  }
+
+  if (type === "checkout.session.completed") {
+    const parsed = stripeCheckoutSession.safeParse(event.data.data.object);
+    if (!parsed.success || parsed.data.mode !== "subscription" || !parsed.data.customer) return { kind: "ignored" };
+    const session = parsed.data;
+    return {
+      kind: "customer-linked",
+      userId: session.client_reference_id ?? session.metadata?.user_id ?? null,
+      providerCustomerId: session.customer!,
+      occurredAt,
+    };
+  }
+  return { kind: "ignored" };
 }

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "vitest";
+import { type AccountSubscriptionRow, accountBillingView } from "./account-view.ts";
+
+const NAMES = { stripe: "Stripe", polar: "Polar", lemonsqueezy: "Lemon Squeezy" };
+const NOW = new Date("2026-11-29T12:00:00Z");
+const NEXT_MONTH = new Date("2026-12-29T12:00:00Z");
+const LAST_WEEK = new Date("2026-11-22T12:00:00Z");
+
+function subscription(overrides: Partial<AccountSubscriptionRow> = {}): AccountSubscriptionRow {
+  return {
+    provider: "stripe",
+    plan: "pro",
+    status: "active",
+    currentPeriodEnd: NEXT_MONTH,
+    cancelAtPeriodEnd: false,
+    providerUpdatedAt: LAST_WEEK,
+    ...overrides,
+  };
+}
+
+function view(input: { customers?: { provider: "stripe" | "polar" | "lemonsqueezy" }[]; subscriptions?: AccountSubscriptionRow[]; checkoutReturned?: boolean; active?: "stripe" | "polar" | "lemonsqueezy" }) {
+  return accountBillingView({
+    activeProvider: input.active ?? "stripe",
+    providerNames: NAMES,
+    customers: input.customers ?? [{ provider: "stripe" }],
+    subscriptions: input.subscriptions ?? [],
+    checkoutReturned: input.checkoutReturned ?? false,
+    now: NOW,
+  });
+}
+
+describe("account billing view", () => {
+  test("an active subscription shows plan, status and renewal date", () => {
+    expect(view({ subscriptions: [subscription()] })).toMatchObject({
+      kind: "customer",
+      provider: "Stripe",
+      summary: "Pro, active, renews on December 29, 2026",
+      pastDue: false,
+    });
+  });
+
+  test("cancelling at the period's end shows the end date instead", () => {
+    expect(view({ subscriptions: [subscription({ cancelAtPeriodEnd: true })] })).toMatchObject({ summary: "Pro, cancels on December 29, 2026" });
+    // Lemon Squeezy already calls such a subscription "cancelled".
+    const lemon = subscription({ provider: "lemonsqueezy", status: "canceled", cancelAtPeriodEnd: true });
+    expect(view({ active: "lemonsqueezy", customers: [{ provider: "lemonsqueezy" }], subscriptions: [lemon] })).toMatchObject({
+      summary: "Pro, cancels on December 29, 2026",
+    });
+  });
+
+  test("an ended subscription says when it ended", () => {
+    expect(view({ subscriptions: [subscription({ status: "canceled", currentPeriodEnd: LAST_WEEK })] })).toMatchObject({
+      summary: "Pro, canceled, ended on November 22, 2026",
+    });
+  });
+
+  test("past due is flagged for the card-update alert", () => {
+    expect(view({ subscriptions: [subscription({ status: "past_due", plan: "starter" })] })).toMatchObject({
+      summary: "Starter, past due, renews on December 29, 2026",
+      pastDue: true,
+    });
+  });
+
+  test("a live subscription is shown before a newer ended one", () => {
+    const ended = subscription({ status: "canceled", plan: "starter", currentPeriodEnd: LAST_WEEK, providerUpdatedAt: NOW });
+    expect(view({ subscriptions: [ended, subscription()] })).toMatchObject({ summary: "Pro, active, renews on December 29, 2026" });
+  });
+
+  test("no customer anywhere: choose a plan", () => {
+    expect(view({ customers: [] })).toEqual({ kind: "no-customer", confirming: false });
+  });
+
+  test("a customer only at another provider is the mismatch, said once", () => {
+    expect(view({ active: "polar", customers: [{ provider: "stripe" }], subscriptions: [subscription()] })).toEqual({
+      kind: "other-provider",
+      customerProvider: "Stripe",
+      activeProvider: "Polar",
+      confirming: false,
+    });
+  });
+
+  test("back from checkout, the subscription is being confirmed until its webhook has arrived", () => {
+    expect(view({ customers: [], checkoutReturned: true })).toEqual({ kind: "no-customer", confirming: true });
+    expect(view({ subscriptions: [subscription()], checkoutReturned: true })).toMatchObject({ confirming: false, confirmed: true });
+  });
+});

@@ -1,0 +1,100 @@
+import { findPlan } from "./plans.ts";
+import type { ProviderId } from "./providers/provider.ts";
+import { isLiveSubscription, type SubscriptionStatus } from "./subscription-status.ts";
+
+/**
+ * What the account page says about billing (SPEC: Account page), from the
+ * user's customer and subscription rows. Pure: the loader fetches the rows,
+ * this decides the words; dates are formatted here, once, on the server.
+ */
+
+export type AccountSubscriptionRow = {
+  provider: ProviderId;
+  plan: string | null;
+  status: SubscriptionStatus;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  providerUpdatedAt: Date;
+};
+
+export type AccountBillingView =
+  /** No customer anywhere: a "Choose a plan" link, no button that can only fail. */
+  | { kind: "no-customer"; confirming: boolean }
+  /** A customer only at a provider that no longer handles billing: said once, no button. */
+  | { kind: "other-provider"; customerProvider: string; activeProvider: string; confirming: boolean }
+  | {
+      kind: "customer";
+      provider: string;
+      /** E.g. "Pro, active, renews on January 15, 2027"; null without a subscription. */
+      summary: string | null;
+      pastDue: boolean;
+      /** Returned from checkout, and its webhook has not arrived yet. */
+      confirming: boolean;
+      /** Returned from checkout, and the subscription is there. */
+      confirmed: boolean;
+    };
+
+export const STATUS_WORDS: Record<SubscriptionStatus, string> = {
+  trialing: "on trial",
+  active: "active",
+  past_due: "past due",
+  paused: "paused",
+  canceled: "canceled",
+  incomplete: "awaiting payment",
+  expired: "expired",
+  unpaid: "unpaid",
+};
+
+const DATE = new Intl.DateTimeFormat("en-US", { dateStyle: "long", timeZone: "UTC" });
+
+export function accountBillingView(input: {
+  activeProvider: ProviderId;
+  providerNames: Record<ProviderId, string>;
+  customers: { provider: ProviderId }[];
+  subscriptions: AccountSubscriptionRow[];
+  /** The user came back from the provider's checkout (`?checkout=success`). */
+  checkoutReturned: boolean;
+  now: Date;
+}): AccountBillingView {
+  const { activeProvider, providerNames, now } = input;
+  const atActive = input.subscriptions
+    .filter((subscription) => subscription.provider === activeProvider)
+    // The one that matters: a live one before an ended one, then the most recent.
+    .toSorted(
+      (a, b) =>
+        Number(isLiveSubscription(b.status)) - Number(isLiveSubscription(a.status)) ||
+        b.providerUpdatedAt.getTime() - a.providerUpdatedAt.getTime(),
+    );
+  const current = atActive[0];
+  const confirming = input.checkoutReturned && !(current && isLiveSubscription(current.status));
+  const hasCustomerAtActive = input.customers.some((customer) => customer.provider === activeProvider);
+
+  if (!hasCustomerAtActive && !current) {
+    const elsewhere = input.customers[0];
+    return elsewhere
+      ? { kind: "other-provider", customerProvider: providerNames[elsewhere.provider], activeProvider: providerNames[activeProvider], confirming }
+      : { kind: "no-customer", confirming };
+  }
+  return {
+    kind: "customer",
+    provider: providerNames[activeProvider],
+    summary: current ? summarize(current, now) : null,
+    pastDue: current?.status === "past_due",
+    confirming,
+    confirmed: input.checkoutReturned && !confirming,
+  };
+}
+
+function summarize(subscription: AccountSubscriptionRow, now: Date): string {
+  const plan = findPlan(subscription.plan)?.name ?? "Your plan";
+  const end = subscription.currentPeriodEnd;
+  const future = end !== null && end.getTime() > now.getTime();
+  // Cancelling at the period's end: still usable until then (Lemon Squeezy says "cancelled" already).
+  if (subscription.cancelAtPeriodEnd && future && subscription.status !== "expired") return `${plan}, cancels on ${DATE.format(end)}`;
+  const status = STATUS_WORDS[subscription.status];
+  if (end && isLiveSubscription(subscription.status) && future) return `${plan}, ${status}, renews on ${DATE.format(end)}`;
+  if (end && (subscription.status === "canceled" || subscription.status === "expired")) {
+    return `${plan}, ${status}, ${future ? "ends" : "ended"} on ${DATE.format(end)}`;
+  }
+  return `${plan}, ${status}`;
+}
