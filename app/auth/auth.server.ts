@@ -5,7 +5,7 @@ import { z } from "zod";
 import { Prisma, type PrismaClient } from "~/db/generated/client.ts";
 import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
 import { hashPassword, needsRehash, verifyPassword } from "./password.server.ts";
-import { safeRedirectPath } from "./redirect-to.ts";
+import { safeRedirectPath } from "~/http/safe-url.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
 
 export type AuthUser = SessionUser;

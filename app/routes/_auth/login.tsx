@@ -1,6 +1,6 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
-import { safeRedirectPath } from "~/auth/redirect-to.ts";
+import { safeRedirectPath } from "~/http/safe-url.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { auth, services } from "~/services.server.ts";
 
