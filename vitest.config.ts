@@ -24,6 +24,9 @@ export default defineConfig({
           include: ["tests/hostile/**/*.test.ts"],
           globalSetup: ["tests/hostile/global-setup.ts"],
           hookTimeout: 90_000,
+          // Each file starts its own app and mostly waits on it: two files at a time even on two cores
+          // (Vitest's default there is one).
+          maxWorkers: 2,
         },
       },
     ],
