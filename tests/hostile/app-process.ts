@@ -90,17 +90,26 @@ async function waitUntilAnswering(origin: string, exited: Promise<number | null>
   throw new Error(`The app did not answer within 60 s. Its log:\n${log()}`);
 }
 
+/** Stops the whole process group (npm, and the server it started), and waits until every one of them is gone. */
 async function stopGroup(child: ChildProcess, exited: Promise<number | null>) {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const signalGroup = (signal: NodeJS.Signals) => {
+  if (child.pid === undefined) return;
+  const group = -child.pid;
+  const signalGroup = (signal: NodeJS.Signals | 0) => {
     try {
-      process.kill(-child.pid!, signal);
+      process.kill(group, signal);
+      return true;
     } catch {
-      // Already gone.
+      return false; // No process left in the group.
     }
   };
   signalGroup("SIGTERM");
-  const timer = setTimeout(() => signalGroup("SIGKILL"), 15_000);
   await exited;
-  clearTimeout(timer);
+  // npm exits first; the server may still be closing its database: wait for it, then insist.
+  const deadline = Date.now() + 15_000;
+  while (signalGroup(0) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 100));
+  // A container without an init that reaps may keep a zombie around: bounded, like the rest.
+  if (signalGroup("SIGKILL")) {
+    const killDeadline = Date.now() + 5_000;
+    while (signalGroup(0) && Date.now() < killDeadline) await new Promise((done) => setTimeout(done, 100));
+  }
 }
