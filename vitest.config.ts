@@ -4,8 +4,31 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: { tsconfigPaths: true },
   test: {
-    // Browser flows in e2e/ belong to Playwright.
-    include: ["app/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts", "scripts/**/*.test.ts"],
     environment: "node",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          // Browser flows in e2e/ belong to Playwright.
+          include: ["app/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts", "scripts/**/*.test.ts"],
+          exclude: ["tests/hostile/**"],
+        },
+      },
+      {
+        // The built app started as an operator starts it, then fed hostile requests (docs/reliability.md).
+        // Its setup (a build when ./build is missing or older than app/) runs only when these files are selected.
+        extends: true,
+        test: {
+          name: "hostile",
+          include: ["tests/hostile/**/*.test.ts"],
+          globalSetup: ["tests/hostile/global-setup.ts"],
+          hookTimeout: 90_000,
+          // Each file starts its own app and mostly waits on it: two files at a time even on two cores
+          // (Vitest's default there is one).
+          maxWorkers: 2,
+        },
+      },
+    ],
   },
 });

@@ -6,12 +6,14 @@ import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { createPasswordHashing, PasswordHashingBusyError, type PasswordHashing } from "./password-hashing.server.ts";
 import { needsRehash } from "./password.server.ts";
-import { safeRedirectPath } from "./redirect-to.ts";
+import { readForm } from "~/http/form-body.ts";
+import { safeRedirectPath } from "~/http/safe-url.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
 
 export type AuthUser = SessionUser;
 
 export const INVALID_CREDENTIALS_MESSAGE = "Invalid email or password.";
+export const UNREADABLE_FORM_MESSAGE = "We could not read that form. Please fill it in and try again.";
 export const EMAIL_TAKEN_MESSAGE = "An account with this email already exists.";
 export const BUSY_MESSAGE = "We are handling a lot of sign-ins right now. Please try again in a moment.";
 
@@ -53,7 +55,7 @@ export type SignupFieldErrors = { email?: string[]; password?: string[] };
 
 export type SignupResult =
   | { ok: true; user: AuthUser; headers: Headers }
-  | { ok: false; fieldErrors: SignupFieldErrors; email: string }
+  | { ok: false; fieldErrors: SignupFieldErrors; email: string; error?: string }
   | { ok: false; fieldErrors: SignupFieldErrors; error: string; email: string; refusal: Refusal };
 
 export type Auth = {
@@ -186,7 +188,8 @@ export function createAuth({ prisma, sessionSecrets, secureCookie, rateLimits, p
     },
 
     async signup(request, clientAddress = UNKNOWN_ADDRESS) {
-      const form = await request.formData();
+      const form = await readForm(request);
+      if (!form) return { ok: false, fieldErrors: {}, error: UNREADABLE_FORM_MESSAGE, email: "" };
       const email = submittedEmail(form);
       const parsed = SignupSchema.safeParse(Object.fromEntries(form));
       if (!parsed.success) return { ok: false, fieldErrors: z.flattenError(parsed.error).fieldErrors, email };

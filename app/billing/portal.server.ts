@@ -6,7 +6,7 @@ import {
   type ProviderId,
   ProviderError,
 } from "./providers/provider.ts";
-import { type ReturnUrlPolicy, resolveReturnUrl } from "./return-url.ts";
+import { type ReturnUrlPolicy, resolveReturnUrl } from "~/http/safe-url.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 

@@ -83,6 +83,27 @@ describe("POST /login", () => {
   });
 });
 
+describe("bodies that are not forms", () => {
+  const notForms: [string, RequestInit][] = [
+    ["empty JSON", { headers: { "Content-Type": "application/json" }, body: "" }],
+    ["a JSON object", { headers: { "Content-Type": "application/json" }, body: '{"email":"stripe@demo.test"}' }],
+    ["no Content-Type and no body", {}],
+    ["a broken multipart body", { headers: { "Content-Type": "multipart/form-data; boundary=x" }, body: "--x\r\nnope" }],
+  ];
+
+  it.each(notForms)("login answers %s with 400 and the generic message, not 500", async (_name, init) => {
+    const response = await settle(() => login.action(args(new Request("http://localhost/login", { method: "POST", ...init }))));
+    expect(response.status).toBe(400);
+    expect(response.data).toMatchObject({ error: "Invalid email or password." });
+  });
+
+  it.each(notForms)("signup answers %s with 400 and a message, not 500", async (_name, init) => {
+    const response = await settle(() => signup.action(args(new Request("http://localhost/signup", { method: "POST", ...init }))));
+    expect(response.status).toBe(400);
+    expect(response.data).toMatchObject({ error: "We could not read that form. Please fill it in and try again." });
+  });
+});
+
 describe("GET /login", () => {
   it("keeps a safe redirectTo for the form's hidden field and drops a hostile one", async () => {
     expect(await login.loader(args(get("/login?redirectTo=%2Faccount")))).toMatchObject({ redirectTo: "/account" });

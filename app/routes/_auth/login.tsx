@@ -1,7 +1,8 @@
 import { Form, Link, data, redirect, useNavigation } from "react-router";
 import type { Route } from "./+types/login";
-import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
-import { safeRedirectPath } from "~/auth/redirect-to.ts";
+import { INVALID_CREDENTIALS_MESSAGE, refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
+import { readForm } from "~/http/form-body.ts";
+import { safeRedirectPath } from "~/http/safe-url.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { auth, services } from "~/services.server.ts";
@@ -23,7 +24,8 @@ export async function loader({ request }: Route.LoaderArgs) {
 
 export async function action({ request, context }: Route.ActionArgs) {
   // FormStrategy reads the body itself; the route reads a copy for `redirectTo`.
-  const form = await request.clone().formData();
+  const form = await readForm(request.clone());
+  if (!form) return data({ error: INVALID_CREDENTIALS_MESSAGE, email: "" }, { status: 400 });
   const redirectTo = safeRedirectPath(form.get("redirectTo"));
   const result = await auth.login(request, context.get(requestInfoContext).clientAddress);
   if (!result.ok) {

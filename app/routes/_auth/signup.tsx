@@ -19,11 +19,8 @@ export async function loader({ request }: Route.LoaderArgs) {
 export async function action({ request, context }: Route.ActionArgs) {
   const result = await auth.signup(request, context.get(requestInfoContext).clientAddress);
   if (!result.ok) {
-    const refused = "refusal" in result ? { error: result.error, refusal: result.refusal } : undefined;
-    return data(
-      { fieldErrors: result.fieldErrors, email: result.email, error: refused?.error },
-      refusalInit(refused?.refusal, 400),
-    );
+    const refusal = "refusal" in result ? result.refusal : undefined;
+    return data({ fieldErrors: result.fieldErrors, email: result.email, error: result.error }, refusalInit(refusal, 400));
   }
   return redirect("/account", { headers: result.headers });
 }

@@ -1,0 +1,65 @@
+import type { RunningApp } from "./app-process.ts";
+import { DEMO_PASSWORD, type GeneratedRequest, PASSWORD_MARK } from "./arbitraries.ts";
+import { NUM_RUNS, SEED } from "./fuzz-settings.ts";
+import { createClient, redirectTarget } from "./http-client.ts";
+import { ALLOWED_STATUSES, type Door } from "./spec-statuses.ts";
+
+/**
+ * Sends generated requests to a running app and holds each answer to the
+ * SPEC: a status listed for its door, no stack or key in the body, and a
+ * redirect that stays on this app (or, for the portal doors, goes to the
+ * emulated provider's portal). Keeps what the log must not contain.
+ */
+export function createBodyFuzz(app: RunningApp) {
+  const client = createClient(app.origin);
+  /** Everything secret sent or received, for the log check. */
+  const secrets = new Set<string>([DEMO_PASSWORD]);
+  /** Statuses seen per door, for the figures in docs/reliability.md. */
+  const answered = new Map<string, Map<number, number>>();
+
+  /** Sends one generated request; answers what in its answer breaks the SPEC (nothing, when all is well). */
+  async function problemsWith(door: Door, request: GeneratedRequest, label: string): Promise<string[]> {
+    // Passwords the suite made up must not come back in the log.
+    const sent = request.body?.toString("utf8") ?? "";
+    if (sent.includes(PASSWORD_MARK)) for (const match of sent.matchAll(/Pw-hostile-[\w-]+/g)) secrets.add(match[0]);
+
+    const response = await client.send(request);
+    const counts = answered.get(label) ?? new Map<number, number>();
+    counts.set(response.status, (counts.get(response.status) ?? 0) + 1);
+    answered.set(label, counts);
+
+    const problems: string[] = [];
+    const allowedStatuses: readonly number[] = ALLOWED_STATUSES[door];
+    if (!allowedStatuses.includes(response.status)) problems.push(`answered ${response.status}, not one of ${allowedStatuses.join(", ")}`);
+    if (/\n\s+at \S|\b[sr]k_(test|live)_|whsec_|polar_oat_/.test(response.body)) problems.push("the body carries a stack or a key");
+
+    const portalDoor = door === "portalForm" || door === "portalJson";
+    const target = redirectTarget(response, app.origin);
+    if (response.status >= 300 && response.status < 400 && !target) problems.push("a redirect without Location");
+    if (target) {
+      const allowed = portalDoor ? [app.origin, ...app.portalOrigins] : [app.origin];
+      if (!allowed.includes(target.origin)) problems.push(`redirected off this app, to ${target.href}`);
+      if (target.origin !== app.origin) keepPortalUrl(target);
+    }
+    if (response.status === 200 && door === "portalJson") {
+      const url = new URL((JSON.parse(response.body) as { url: string }).url);
+      if (!app.portalOrigins.includes(url.origin)) problems.push(`answered a portal URL off the provider's origin: ${url.href}`);
+      keepPortalUrl(url);
+    }
+    return problems.map((problem) => `${request.description}: ${problem}`);
+  }
+
+  function keepPortalUrl(url: URL) {
+    secrets.add(url.href);
+    const token = url.pathname.split("/").at(-1) ?? "";
+    if (token.length >= 12) secrets.add(token);
+  }
+
+  function report() {
+    for (const [door, statuses] of answered) console.log(`hostile bodies ${door}: ${JSON.stringify(Object.fromEntries(statuses))}`);
+  }
+
+  return { client, secrets, problemsWith, report, close: () => client.close() };
+}
+
+export const assertOptions = () => ({ numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });

@@ -1,0 +1,18 @@
+/**
+ * The statuses SPEC.md allows each POST door to answer, whatever the body.
+ * "Auth": success is a redirect, wrong or unreadable credentials 400, the
+ * form again 200. "Billing portal": its table, 403 for cross-site posts, 413
+ * over 64 KiB. "Rate limits": 429 on every door that counts. "Server": 413
+ * for a body over a route's limit on any route. A 500 is never allowed.
+ */
+export const ALLOWED_STATUSES = {
+  /** `/billing/portal` answering a browser form: always back somewhere with a 303. */
+  portalForm: [303, 403, 413, 429],
+  /** The portal's JSON answers, on either door. */
+  portalJson: [200, 400, 401, 403, 404, 413, 429, 502, 503, 504],
+  login: [200, 302, 303, 400, 403, 413, 429],
+  signup: [200, 302, 303, 400, 403, 413, 429],
+  logout: [302, 303, 403, 405, 413],
+} as const satisfies Record<string, readonly number[]>;
+
+export type Door = keyof typeof ALLOWED_STATUSES;
