@@ -9,4 +9,7 @@ export default [
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),
   route("api/payments/portal", "routes/api.payments.portal.ts"),
+  // Load balancer probes (SPEC "Server, proxies and operations").
+  route("healthz", "routes/healthz.ts"),
+  route("readyz", "routes/readyz.ts"),
 ] satisfies RouteConfig;
