@@ -18,7 +18,7 @@ import { APP_METHODS, createMethodTable } from "./route-methods.ts";
  * handler. Everything below React Router that the SPEC asks of the edge
  * happens here, in request order: request id and security headers,
  * malformed requests (400), trusted proxy headers (TRUST_PROXY), methods
- * (405 with Allow, from the build's routes), static files, body limits that
+ * (405 with Allow, from the build's routes), cross-origin writes (403), static files, body limits that
  * hold for chunked bodies (413), the access log, and draining on shutdown.
  */
 export type AppServerOptions = {
@@ -74,6 +74,7 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
         method: req.method,
         path: loggablePath(req.url),
         route: routeId,
+        clientAddress: info.clientAddress,
         status: res.statusCode,
         ...(res.writableFinished ? {} : { aborted: true }),
         durationMs: Math.round((performance.now() - started) * 10) / 10,
@@ -98,6 +99,11 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
       return refuse(res, 405, "Method Not Allowed");
     }
 
+    // React Router's own check, made here first so a cross-site write is a plain 403 (and an
+    // info line) rather than React Router's thrown error, logged as unexpected.
+    const origin = req.headers.origin;
+    if (method === "POST" && origin !== undefined && origin !== url.origin) return refuse(res, 403, "Forbidden");
+
     if ((method === "GET" || method === "HEAD") && path.extname(url.pathname) !== "" && (await serveFile(req, res))) return;
 
     // Bodies: refused on a declared length at once, else counted as they arrive (chunked).
@@ -112,8 +118,12 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
       res.once("finish", () => drainBody(req));
     };
     if (Number(req.headers["content-length"] ?? 0) > limit) return tooLarge();
+    // A client gone mid-request aborts the app's work (and handleError stays quiet) before its body read fails.
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
+    });
+    req.once("close", () => {
+      if (!req.complete) abort.abort();
     });
     const body = method === "GET" || method === "HEAD" ? undefined : limitedBody(req, limit, tooLarge);
 

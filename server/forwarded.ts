@@ -29,7 +29,7 @@ export function forwardedView(
   const direct: ForwardedView = {
     protocol: socket.encrypted ? "https:" : "http:",
     host: single(headers.host),
-    clientAddress: socket.remoteAddress ?? "unknown",
+    clientAddress: unmapped(socket.remoteAddress) ?? "unknown",
   };
   if (trustedHops <= 0) return direct;
 
@@ -101,5 +101,10 @@ function normaliseAddress(value: string | undefined): string | undefined {
   } else if (address.indexOf(":") !== -1 && address.indexOf(":") === address.lastIndexOf(":")) {
     address = address.slice(0, address.indexOf(":")); // IPv4 with a port
   }
-  return isIP(address) === 0 ? undefined : address;
+  return isIP(address) === 0 ? undefined : unmapped(address);
+}
+
+/** `::ffff:127.0.0.1` (an IPv4 client on a dual-stack socket) is 127.0.0.1: one client, one key. */
+function unmapped(address: string | undefined): string | undefined {
+  return address?.toLowerCase().startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
