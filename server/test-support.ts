@@ -27,6 +27,14 @@ export function buildOnce(): Promise<string> {
   return built;
 }
 
+/** Removes the test build (after the last server of the run has stopped). */
+export async function removeBuild(): Promise<void> {
+  if (!built) return;
+  const serverIndex = await built.catch(() => undefined);
+  built = undefined;
+  if (serverIndex) await rm(path.dirname(path.dirname(serverIndex)), { recursive: true, force: true });
+}
+
 export type RunningApp = {
   port: number;
   /** http://127.0.0.1:port */
