@@ -31,7 +31,7 @@ export default defineConfig({
   use: { trace: "retain-on-failure", launchOptions },
   // One production build, one server per provider: PAYMENT_PROVIDER is chosen at start.
   webServer: E2E_APPS.map((app) => ({
-    command: `rm -rf ${app.dataDir} && tsx e2e/seed-failure-customer.ts && react-router-serve ./build/server/index.js`,
+    command: `rm -rf ${app.dataDir} && tsx e2e/seed-failure-customer.ts && node server/main.ts`,
     url: `${app.baseURL}/login`,
     env: {
       PORT: String(app.port),

@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: "unit",
           // Browser flows in e2e/ belong to Playwright.
-          include: ["app/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["app/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts", "scripts/**/*.test.ts", "server/**/*.test.ts"],
           exclude: ["tests/hostile/**"],
         },
       },

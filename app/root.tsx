@@ -1,12 +1,21 @@
-import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse } from "react-router";
+import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse, redirect } from "react-router";
 import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { isCrossSiteWrite } from "~/http/cross-site.ts";
+import { otherLoopbackAddress } from "~/http/loopback.ts";
+import { useNonce } from "~/http/nonce.ts";
+import { recordSignedInUser } from "~/http/request-info.ts";
 import "./app.css";
 
-// Every form and API on this app refuses cross-site writes (login CSRF, forced logout, portal opening).
 export const middleware: Route.MiddlewareFunction[] = [
+  // In development, a page opened on 127.0.0.1 or [::1] for localhost moves to APP_URL, where its forms pass the check below.
+  ({ request }) => {
+    if (services.config.mode === "production") return;
+    const target = otherLoopbackAddress(request, services.config.appOrigin);
+    if (target) throw redirect(target, 302);
+  },
+  // Every form and API on this app refuses cross-site writes (login CSRF, forced logout, portal opening).
   ({ request }, next) => {
     if (isCrossSiteWrite(request, services.config.appOrigin)) {
       throw data({ error: "Forbidden" }, { status: 403 });
@@ -15,8 +24,9 @@ export const middleware: Route.MiddlewareFunction[] = [
   },
 ];
 
-export async function loader({ request }: Route.LoaderArgs) {
+export async function loader({ request, context }: Route.LoaderArgs) {
   const user = await auth.getUser(request);
+  if (user) recordSignedInUser(context, user.id);
   const { billing } = services.config;
   return {
     user: user ? { email: user.email } : null,
@@ -25,6 +35,7 @@ export async function loader({ request }: Route.LoaderArgs) {
 }
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -35,8 +46,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
       </head>
       <body>
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

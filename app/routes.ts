@@ -15,4 +15,7 @@ export default [
   route("api/payments/checkout", "routes/api.payments.checkout.ts"),
   // Signed provider events (no session, no cross-site check: providers post without Origin).
   route("webhooks/:provider", "routes/webhooks.$provider.ts"),
+  // Load balancer probes (SPEC "Server, proxies and operations").
+  route("healthz", "routes/healthz.ts"),
+  route("readyz", "routes/readyz.ts"),
 ] satisfies RouteConfig;

@@ -24,15 +24,22 @@ async function boot(): Promise<Services> {
   }
   setLogLevel(config.server.logLevel);
   const services = await startServices(config).catch(exitWithReason);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      void services.stop().finally(() => process.exit(0));
-    });
+  // The server entry (server/main.ts) drains requests in flight before it stops the services;
+  // elsewhere (the Vite dev server) a signal stops them at once.
+  if (!globalForServices.portalStackServerEntry) {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        void services.stop().finally(() => process.exit(0));
+      });
+    }
   }
   return services;
 }
 
 // One instance per process, kept across dev-server module reloads.
-const globalForServices = globalThis as typeof globalThis & { portalStackServices?: Promise<Services> };
+const globalForServices = globalThis as typeof globalThis & {
+  portalStackServices?: Promise<Services>;
+  portalStackServerEntry?: boolean;
+};
 export const services = await (globalForServices.portalStackServices ??= boot());
 export const { auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;

@@ -104,12 +104,11 @@ test.describe("with JavaScript off", () => {
 
 test("a form on another site cannot post to this app", async ({ page, baseURL }) => {
   await signInThroughForm(page, "stripe@demo.test");
-  // Resource routes answer 403 from our middleware (SPEC). For routes with a page, React Router
-  // itself refuses a foreign Origin with 400 before any middleware runs; either way nothing happens.
+  // SPEC: 403 for a cross-site write; the server entry refuses a foreign Origin before React Router.
   for (const [action, status] of [
     ["/logout", 403],
     ["/billing/portal", 403],
-    ["/login", 400],
+    ["/login", 403],
   ] as const) {
     await page.route("http://evil.test/", (route) =>
       route.fulfill({

@@ -72,10 +72,41 @@ async function openEmbeddedDatabase(dataDir: string, initialData: Blob | undefin
   }
 }
 
+/** The server in DATABASE_URL cannot be reached or used: says which, never the URL (it may carry a password). */
+export class DatabaseConnectionError extends Error {
+  override readonly name = "DatabaseConnectionError";
+}
+
+const CONNECTION_PROBLEMS: Record<string, string> = {
+  ECONNREFUSED: "nothing accepts connections at its host and port",
+  ENOTFOUND: "its host name does not resolve",
+  EAI_AGAIN: "its host name does not resolve",
+  ETIMEDOUT: "the connection timed out",
+  EHOSTUNREACH: "its host is unreachable",
+  "3D000": "the database it names does not exist",
+  "28P01": "the server refused its user name or password",
+  "28000": "the server refused its user name or password",
+  "55000": "the database does not accept connections",
+  "57P03": "the server is starting up or shutting down",
+};
+
+function connectionProblem(error: unknown): string {
+  if (error instanceof TypeError && /Invalid URL/i.test(error.message)) return "it is not a valid URL";
+  const code = (error as { code?: unknown; errors?: { code?: unknown }[] }).code ?? (error as { errors?: { code?: unknown }[] }).errors?.[0]?.code;
+  return (typeof code === "string" && CONNECTION_PROBLEMS[code]) || `the connection failed (${typeof code === "string" ? code : "no error code"})`;
+}
+
 async function openPostgresDatabase(url: string, migrationsDir: string, poolSize?: number): Promise<Database> {
   // One dedicated connection for the run: the advisory lock belongs to a session, not a pool.
-  const migrationClient = new Client({ connectionString: url });
-  await migrationClient.connect();
+  let migrationClient: Client;
+  try {
+    migrationClient = new Client({ connectionString: url });
+    await migrationClient.connect();
+  } catch (error) {
+    throw new DatabaseConnectionError(`Cannot use the PostgreSQL server in DATABASE_URL: ${connectionProblem(error)}.`, {
+      cause: error,
+    });
+  }
   let applied: string[];
   try {
     ({ applied } = await applyMigrations(pgClientExecutor(migrationClient), migrationsDir));

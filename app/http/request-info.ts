@@ -10,6 +10,16 @@ export type RequestInfo = {
   requestId: string;
   /** The client's IP address; "unknown" where no server entry provided one (e.g. a unit test). */
   clientAddress: string;
+  /** This response's Content-Security-Policy nonce; absent under the Vite dev server, which sends no CSP. */
+  nonce?: string;
+  /** The signed-in user, once the app knows it: the access log reports it (recordSignedInUser). */
+  userId?: string;
 };
 
 export const requestInfoContext = createContext<RequestInfo>({ requestId: "", clientAddress: "unknown" });
+
+/** Tells the access log who made this request. A no-op without a server entry (the default value is shared). */
+export function recordSignedInUser(context: { get: (key: typeof requestInfoContext) => RequestInfo }, userId: string) {
+  const info = context.get(requestInfoContext);
+  if (info.requestId !== "") info.userId = userId;
+}

@@ -4,4 +4,4 @@ import { handlePortalRequest } from "~/services.server.ts";
 // The seed's JSON contract (`POST /api/payments/portal` → `{ url }`), for fetch-based clients.
 export const action = ({ request }: Route.ActionArgs) => handlePortalRequest(request, "json");
 
-export const loader = ({ request }: Route.LoaderArgs) => handlePortalRequest(request, "json");
+// No loader: the server entry answers every other method with 405 and `Allow: POST` (POST-only route).

@@ -4,5 +4,4 @@ import { handlePortalRequest } from "~/services.server.ts";
 // The account page's "Manage billing" form posts here; JSON clients get the SPEC's JSON answers.
 export const action = ({ request }: Route.ActionArgs) => handlePortalRequest(request, "form-or-json");
 
-// Any other method: 405 with `Allow: POST`.
-export const loader = ({ request }: Route.LoaderArgs) => handlePortalRequest(request, "form-or-json");
+// No loader: the server entry answers every other method with 405 and `Allow: POST` (POST-only route).

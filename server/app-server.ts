@@ -1,0 +1,207 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import path from "node:path";
+import { createHeaders, sendResponse } from "@remix-run/node-fetch-server";
+import { RouterContextProvider, createRequestHandler, type ServerBuild } from "react-router";
+import serveStatic from "serve-static";
+import type { RequestInfo } from "../app/http/request-info.ts";
+import { SECURITY_HEADERS } from "../app/http/security-headers.ts";
+import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
+import { bodyLimitFor, drainBody, limitedBody } from "./body-limit.ts";
+import { FORWARDING_HEADERS, forwardedView } from "./forwarded.ts";
+import { loggablePath, malformedRequest, requestIdFor } from "./request-checks.ts";
+import { APP_METHODS, createMethodTable } from "./route-methods.ts";
+
+/**
+ * The app's HTTP server: node:http in front of React Router's request
+ * handler. Everything below React Router that the SPEC asks of the edge
+ * happens here, in request order: request id and security headers,
+ * malformed requests (400), trusted proxy headers (TRUST_PROXY), methods
+ * (405 with Allow, from the build's routes), cross-origin writes (403), static files, body limits that
+ * hold for chunked bodies (413), the access log, and draining on shutdown.
+ */
+export type AppServerOptions = {
+  build: ServerBuild;
+  runtime: ServerRuntime;
+  /** build/client: hashed assets and public files. */
+  clientDir: string;
+};
+
+export function createAppServer({ build, runtime, clientDir }: AppServerOptions) {
+  const { config } = runtime;
+  const handle = createRequestHandler(build, "production");
+  const methods = createMethodTable(build.routes);
+  const assetsDir = path.join(clientDir, "assets");
+  const staticFiles = serveStatic(clientDir, {
+    index: false,
+    redirect: false,
+    maxAge: "1h",
+    // Vite's assets carry a content hash in their names: cached for good.
+    setHeaders(res, file) {
+      if (file.startsWith(assetsDir + path.sep)) res.setHeader("Cache-Control", "public, max-age=31536000, immutable");
+    },
+  });
+  let draining = false;
+
+  const server = createServer(
+    // Above the usual 60 s idle timeout of load balancers, so they close idle connections first.
+    { keepAliveTimeout: 65_000 },
+    (req, res) => {
+      onRequest(req, res).catch((error: unknown) => {
+        runtime.logger().error({ event: "server.unexpected_error", errorName: errorName(error) });
+        if (!res.headersSent) refuse(res, 500, "Internal Server Error");
+        else res.destroy();
+      });
+    },
+  );
+  server.on("clientError", onClientError);
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const info: RequestInfo = {
+      requestId: requestIdFor(req.headers["x-request-id"]),
+      clientAddress: req.socket.remoteAddress ?? "unknown",
+      nonce: randomBytes(16).toString("base64"),
+    };
+    let routeId: string | undefined;
+    res.setHeader("X-Request-Id", info.requestId);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    res.once("close", () => {
+      runtime.logger().info({
+        event: "http.request",
+        requestId: info.requestId,
+        method: req.method,
+        path: loggablePath(req.url),
+        route: routeId,
+        clientAddress: info.clientAddress,
+        status: res.statusCode,
+        ...(res.writableFinished ? {} : { aborted: true }),
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        userId: info.userId,
+      });
+    });
+
+    const malformed = malformedRequest(req);
+    if (malformed) return refuse(res, malformed.status, "Bad Request", { close: true });
+
+    const view = forwardedView(req.headers, req.socket as Socket & { encrypted?: boolean }, config.server.trustProxy);
+    // A Host (or X-Forwarded-Host) that is not just host[:port] would move the path around.
+    const url = view.host && VALID_HOST.test(view.host) ? URL.parse(`${view.protocol}//${view.host}${req.url}`) : null;
+    if (!url) return refuse(res, 400, "Bad Request", { close: true });
+    info.clientAddress = view.clientAddress;
+
+    const method = req.method ?? "GET";
+    const route = methods.allowed(url.pathname);
+    routeId = route?.routeId;
+    if (!APP_METHODS.has(method) || (route && !route.methods.includes(method))) {
+      res.setHeader("Allow", (route?.methods ?? ["GET", "HEAD"]).join(", "));
+      return refuse(res, 405, "Method Not Allowed");
+    }
+
+    // React Router's own check, made here first so a cross-site write is a plain 403 (and an
+    // info line) rather than React Router's thrown error, logged as unexpected.
+    const origin = req.headers.origin;
+    if (method === "POST" && origin !== undefined && origin !== url.origin) return refuse(res, 403, "Forbidden");
+
+    if ((method === "GET" || method === "HEAD") && path.extname(url.pathname) !== "" && (await serveFile(req, res))) return;
+
+    // Bodies: refused on a declared length at once, else counted as they arrive (chunked).
+    const limit = bodyLimitFor(url.pathname);
+    const abort = new AbortController();
+    let answered = false;
+    const tooLarge = () => {
+      if (answered) return;
+      answered = true;
+      abort.abort(); // React Router stops, and handleError stays quiet about an aborted request.
+      refuse(res, 413, "Payload Too Large");
+      res.once("finish", () => drainBody(req));
+    };
+    if (Number(req.headers["content-length"] ?? 0) > limit) return tooLarge();
+    // A client gone mid-request aborts the app's work (and handleError stays quiet) before its body read fails.
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    req.once("close", () => {
+      if (!req.complete) abort.abort();
+    });
+    const body = method === "GET" || method === "HEAD" ? undefined : limitedBody(req, limit, tooLarge);
+
+    let request: Request;
+    try {
+      const headers = createHeaders(req);
+      for (const name of FORWARDING_HEADERS) headers.delete(name);
+      request = new Request(url, {
+        method,
+        headers,
+        body: body?.stream,
+        signal: abort.signal,
+        ...(body ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch {
+      return refuse(res, 400, "Bad Request", { close: true });
+    }
+
+    const context = new RouterContextProvider();
+    context.set(runtime.requestInfoContext, info);
+    const response = await handle(request, context);
+    if (answered) {
+      await response.body?.cancel().catch(() => {});
+      return;
+    }
+    answered = true;
+    body?.release();
+    if (draining) res.setHeader("Connection", "close");
+    res.once("finish", () => drainBody(req));
+    await sendResponse(res, response);
+  }
+
+  function serveFile(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      res.once("finish", () => resolve(true));
+      staticFiles(req, res, () => resolve(false));
+    });
+  }
+
+  /** Refusals made here, before or instead of the app: a short JSON body, like the app's own JSON doors. */
+  function refuse(res: ServerResponse, status: number, error: string, options: { close?: boolean } = {}) {
+    if (options.close || draining) res.setHeader("Connection", "close");
+    res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+    res.end(JSON.stringify({ error }));
+  }
+
+  /** Node could not parse the request at all (bad request line, header overflow, unknown method). */
+  function onClientError(error: NodeJS.ErrnoException, socket: Socket) {
+    runtime.logger().info({ event: "http.client_error", code: error.code ?? "unknown" });
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === "HPE_INVALID_METHOD"
+        ? "405 Method Not Allowed\r\nAllow: GET, HEAD, POST"
+        : error.code === "HPE_HEADER_OVERFLOW"
+          ? "431 Request Header Fields Too Large"
+          : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? "408 Request Timeout"
+            : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  return {
+    server,
+    /** From now on every answer closes its connection, and /readyz answers 503. */
+    startDraining() {
+      draining = true;
+      runtime.startDraining();
+    },
+  };
+}
+
+const VALID_HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+export type AppServer = { server: Server; startDraining(): void };

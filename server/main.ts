@@ -1,0 +1,68 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "react-router";
+import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
+
+/**
+ * `npm run serve` / `npm start`: serves a production build
+ * (`node server/main.ts [build/server/index.js]`). Node 24 runs this
+ * TypeScript as is (type stripping), so no compile step and no tsx at run time.
+ */
+
+// React and React Router pick their production code from NODE_ENV when first loaded, so it is set before
+// anything imports them (hence the dynamic imports below); APP_ENV says whether this is a deployment.
+process.env.NODE_ENV ??= "production";
+const { createAppServer } = await import("./app-server.ts");
+const { createShutdown } = await import("./shutdown.ts");
+// Tells app/services.server.ts that this entry drains requests before stopping the services on a signal.
+(globalThis as { portalStackServerEntry?: boolean }).portalStackServerEntry = true;
+
+const buildPath = path.resolve(process.argv[2] ?? "build/server/index.js");
+// Importing the build starts the app's services (database, migrations, emulator), or exits with one line.
+const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
+const runtime = (build.entry.module as { serverRuntime?: ServerRuntime }).serverRuntime;
+if (!runtime) {
+  console.error(`Cannot start: ${buildPath} does not export serverRuntime from its entry.server: rebuild with \`npm run build\`.`);
+  process.exit(1);
+}
+const { config } = runtime;
+const log = runtime.logger;
+
+const { server, startDraining } = createAppServer({
+  build,
+  runtime,
+  clientDir: path.resolve(path.dirname(buildPath), "../client"),
+});
+
+const shutdown = createShutdown({
+  server,
+  graceMs: config.server.shutdownGraceMs,
+  startDraining,
+  stopServices: runtime.stopServices,
+  log,
+});
+let signals = 0;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    // A second Ctrl-C means now.
+    if (++signals > 1) process.exit(1);
+    void shutdown(signal).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
+
+server.once("error", (error: NodeJS.ErrnoException) => {
+  const reason = error.code === "EADDRINUSE" ? `port ${config.port} is already in use (set PORT)` : (error.code ?? error.name);
+  console.error(`Cannot start: ${reason}.`);
+  void runtime.stopServices().finally(() => process.exit(1));
+});
+
+server.listen(config.port, () => {
+  log().info({ event: "server.listening", url: config.appOrigin, port: config.port });
+  if (config.appOrigin.startsWith("https:") && config.server.trustProxy === 0) {
+    // Forms would be refused: the requests arrive over http and nothing says the proxy's https may be trusted.
+    log().warn({ event: "server.https_app_url_without_trust_proxy", hint: "set TRUST_PROXY to the number of proxies in front of the app" });
+  }
+});
