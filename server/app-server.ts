@@ -45,8 +45,15 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
   let draining = false;
 
   const server = createServer(
-    // Above the usual 60 s idle timeout of load balancers, so they close idle connections first.
-    { keepAliveTimeout: 65_000 },
+    {
+      // Above the usual 60 s idle timeout of load balancers, so they close idle connections first.
+      keepAliveTimeout: 65_000,
+      // A request (headers and body) that stalls is answered 408 and closed: our bodies are small (64 KiB,
+      // webhooks 1 MiB), so 8 s is generous, and a lying Content-Length cannot hold a connection for long.
+      headersTimeout: 8_000,
+      requestTimeout: 8_000,
+      connectionsCheckingInterval: 1_000,
+    },
     (req, res) => {
       onRequest(req, res).catch((error: unknown) => {
         runtime.logger().error({ event: "server.unexpected_error", errorName: errorName(error) });
@@ -179,13 +186,27 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
     }
     const status =
       error.code === "HPE_INVALID_METHOD"
-        ? "405 Method Not Allowed\r\nAllow: GET, HEAD, POST"
+        ? unknownMethodStatus(error as { rawPacket?: Buffer; bytesParsed?: number })
         : error.code === "HPE_HEADER_OVERFLOW"
           ? "431 Request Header Fields Too Large"
           : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
             ? "408 Request Timeout"
             : "400 Bad Request";
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  /**
+   * Node's parser knows only the standard methods: a well-formed request line with another method
+   * (`FOO /path HTTP/1.1`) is a 405 with the route's `Allow`; anything else there is garbage, a 400.
+   */
+  function unknownMethodStatus({ rawPacket, bytesParsed = 0 }: { rawPacket?: Buffer; bytesParsed?: number }): string {
+    // The packet may hold an earlier, pipelined request: read from the line where parsing failed.
+    const lineStart = rawPacket ? rawPacket.lastIndexOf("\n", Math.max(0, bytesParsed - 1)) + 1 : 0;
+    const line = REQUEST_LINE.exec(rawPacket?.subarray(lineStart, lineStart + 2048).toString("latin1") ?? "");
+    if (!line) return "400 Bad Request";
+    const path = URL.parse(line[1]!, "http://request.invalid")?.pathname ?? "/";
+    const allow = (methods.allowed(path)?.methods ?? ["GET", "HEAD"]).join(", ");
+    return `405 Method Not Allowed\r\nAllow: ${allow}`;
   }
 
   return {
@@ -197,6 +218,9 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
     },
   };
 }
+
+/** `METHOD /origin-form-target HTTP/1.x`, the method a token as RFC 9110 defines one. */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ (\/[\x21-\x7e]*) HTTP\/1\.[01]\r?\n/;
 
 const VALID_HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
