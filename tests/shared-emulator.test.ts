@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
 import { parseConfig } from "~/config/env.server.ts";
@@ -8,6 +6,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import type { RecordedRequest } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
+import { startEmulatorProcess, stopProcess } from "./support/emulator-process.ts";
 
 // `npm run emulator` as its own process, and app services pointed at it with PAYMENT_EMULATOR_URL,
 // as several instances and the benchmark use it.
@@ -16,32 +15,11 @@ const APP = "http://app.test";
 let emulatorProcess: ChildProcess;
 let emulatorOrigin: string;
 
-/** What `npm run emulator` runs, without npm in between so a signal reaches the emulator itself. */
-async function startEmulatorProcess(): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "emulator/main.ts"], {
-    env: { ...process.env, PAYMENT_EMULATOR_PORT: "0", APP_URL: APP },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const origin = /listening on (http:\/\/\S+)/.exec(line)?.[1];
-    if (origin) return { child, origin };
-  }
-  throw new Error("the emulator exited without printing its origin");
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const [code] = await exited;
-  return code as number | null;
-}
-
 beforeAll(async () => {
-  ({ child: emulatorProcess, origin: emulatorOrigin } = await startEmulatorProcess());
+  ({ child: emulatorProcess, origin: emulatorOrigin } = await startEmulatorProcess({ APP_URL: APP }));
 }, 30_000);
 
-afterAll(() => stop(emulatorProcess));
+afterAll(() => stopProcess(emulatorProcess));
 
 async function emulatorRequests(provider: ProviderId): Promise<RecordedRequest[]> {
   return (await fetch(`${emulatorOrigin}/__emulator/requests?provider=${provider}`)).json();
@@ -122,7 +100,7 @@ describe("an app pointed at a shared emulator with PAYMENT_EMULATOR_URL", { time
   test("the standalone emulator stops cleanly on SIGTERM", async () => {
     const { child, origin } = await startEmulatorProcess();
     expect((await fetch(`${origin}/__emulator/requests`)).status).toBe(200);
-    expect(await stop(child)).toBe(0);
+    expect(await stopProcess(child)).toBe(0);
     await expect(fetch(`${origin}/__emulator/requests`)).rejects.toThrow("fetch failed");
   });
 });
