@@ -26,3 +26,16 @@ export const E2E_APPS = (
 });
 
 export type E2EApp = (typeof E2E_APPS)[number];
+
+/**
+ * The app as a deployment runs it behind a TLS-terminating proxy (e2e/tls-proxy.ts):
+ * APP_ENV=production, APP_URL=https://…, TRUST_PROXY=1, reached only through the proxy.
+ */
+export const PROXIED_APP = {
+  port: 4104 + portOffset,
+  proxyPort: 4443 + portOffset,
+  baseURL: `https://localhost:${4443 + portOffset}`,
+  emulatorPort: 4204 + portOffset,
+  emulatorOrigin: `http://127.0.0.1:${4204 + portOffset}`,
+  dataDir: "e2e/.data/proxied",
+};
