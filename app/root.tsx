@@ -2,6 +2,7 @@ import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRo
 import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
+import { DunningAlert } from "~/billing/billing-actions.tsx";
 import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
@@ -31,6 +32,8 @@ export async function loader({ request, context }: Route.LoaderArgs) {
   return {
     user: user ? { email: user.email } : null,
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
+    // Dunning: a past-due subscription is flagged on every signed-in page.
+    pastDue: user ? await services.portal.hasPastDueSubscription(user.id) : false,
   };
 }
 
@@ -54,7 +57,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
 }
 
 export default function App({ loaderData }: Route.ComponentProps) {
-  const { user, emulatedBilling } = loaderData;
+  const { user, emulatedBilling, pastDue } = loaderData;
   return (
     <>
       <header className="site-header">
@@ -88,6 +91,7 @@ export default function App({ loaderData }: Route.ComponentProps) {
           )}
         </nav>
       </header>
+      {pastDue ? <DunningAlert /> : null}
       <Outlet />
     </>
   );

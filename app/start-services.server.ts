@@ -4,7 +4,8 @@ import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
-import { createBillingProvider, perProvider } from "~/billing/providers/registry.server.ts";
+import { createBillingActivity } from "~/billing/activity.server.ts";
+import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase } from "~/db/database.server.ts";
@@ -35,6 +36,10 @@ export async function startServices(config: Config, options: { database?: Databa
   const emulator = emulated?.emulator ?? null;
 
   const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulated?.origin });
+  const legacyProviders = createLegacyProviders({ ...config.billing, emulatorOrigin: emulated?.origin });
+  // Issue 10: every portal open, checkout start and applied webhook change, kept for the configured days.
+  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: config.billing.activityRetentionDays });
+  const stopPruning = activity.startPruning();
   const secure = config.appOrigin.startsWith("https:");
   // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").
   const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
@@ -47,11 +52,13 @@ export async function startServices(config: Config, options: { database?: Databa
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,
+    legacyProviders,
+    activity,
     providerCalls: rateLimits.providerCalls,
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
-  const checkout = createBillingCheckout({ prisma: database.prisma, provider, appOrigin: config.appOrigin });
+  const checkout = createBillingCheckout({ prisma: database.prisma, provider, appOrigin: config.appOrigin, activity });
   const handleCheckoutRequest = createBillingEndpoint({
     action: "checkout",
     run: (request) => checkout.start(request),
@@ -77,12 +84,13 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
+    stopPruning();
     rateLimits.stop();
     await emulated?.close();
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

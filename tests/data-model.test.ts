@@ -110,7 +110,8 @@ describe("demo seed", { timeout: 60_000 }, () => {
 function activeProvider(id: ProviderId): BillingProvider {
   return {
     id,
-    createPortal: async () => ({ url: "https://portal.example.test/session" }),
+    intentsNeedingSubscription: ["cancel", "change_plan"],
+    createPortal: async () => ({ url: "https://portal.example.test/session", deepLinked: true }),
     createCheckout: async () => ({ url: "https://checkout.example.test/session" }),
   };
 }

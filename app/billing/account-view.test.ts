@@ -18,8 +18,9 @@ function subscription(overrides: Partial<AccountSubscriptionRow> = {}): AccountS
   };
 }
 
-function view(input: { customers?: { provider: "stripe" | "polar" | "lemonsqueezy" }[]; subscriptions?: AccountSubscriptionRow[]; checkoutReturned?: boolean; active?: "stripe" | "polar" | "lemonsqueezy" }) {
+function view(input: { customers?: { provider: "stripe" | "polar" | "lemonsqueezy" }[]; subscriptions?: AccountSubscriptionRow[]; checkoutReturned?: boolean; active?: "stripe" | "polar" | "lemonsqueezy"; legacy?: ("stripe" | "polar" | "lemonsqueezy")[] }) {
   return accountBillingView({
+    legacyProviders: input.legacy,
     activeProvider: input.active ?? "stripe",
     providerNames: NAMES,
     customers: input.customers ?? [{ provider: "stripe" }],
@@ -82,5 +83,25 @@ describe("account billing view", () => {
   test("back from checkout, the subscription is being confirmed until its webhook has arrived", () => {
     expect(view({ customers: [], checkoutReturned: true })).toEqual({ kind: "no-customer", confirming: true });
     expect(view({ subscriptions: [subscription()], checkoutReturned: true })).toMatchObject({ confirming: false, confirmed: true });
+  });
+
+  test("a customer of a legacy provider manages that subscription there, and the page says who holds it", () => {
+    const stripe = subscription({ provider: "stripe" });
+    expect(view({ active: "polar", legacy: ["stripe"], subscriptions: [stripe] })).toMatchObject({
+      kind: "customer",
+      provider: "Stripe",
+      summary: "Pro, active, renews on December 29, 2026",
+      manageable: true,
+      cancellable: true,
+      legacy: { heldBy: "Stripe", activeProvider: "Polar" },
+      holdings: [{ provider: "Stripe", summary: "Pro, active, renews on December 29, 2026" }],
+    });
+    // Not listed: the mismatch, as before.
+    expect(view({ active: "polar", subscriptions: [stripe] })).toMatchObject({ kind: "other-provider" });
+  });
+
+  test("a subscription already ending offers no cancel button; an ended one no deep links", () => {
+    expect(view({ subscriptions: [subscription({ cancelAtPeriodEnd: true })] })).toMatchObject({ manageable: true, cancellable: false });
+    expect(view({ subscriptions: [subscription({ status: "canceled", currentPeriodEnd: LAST_WEEK })] })).toMatchObject({ manageable: false, cancellable: false });
   });
 });

@@ -28,6 +28,14 @@ export type AccountBillingView =
       /** E.g. "Pro, active, renews on January 15, 2027"; null without a subscription. */
       summary: string | null;
       pastDue: boolean;
+      /** A live subscription: the deep-link buttons (payment method, change plan) have something to act on. */
+      manageable: boolean;
+      /** Live and not already ending: "Cancel subscription" makes sense. */
+      cancellable: boolean;
+      /** The subscription is held by a previous provider (BILLING_LEGACY_PROVIDERS) whose portal still opens. */
+      legacy: { heldBy: string; activeProvider: string } | null;
+      /** Which provider holds which subscription, when more than one provider has one. */
+      holdings: { provider: string; summary: string }[];
       /** Returned from checkout, and its webhook has not arrived yet. */
       confirming: boolean;
       /** Returned from checkout, and the subscription is there. */
@@ -55,31 +63,47 @@ export function accountBillingView(input: {
   /** The user came back from the provider's checkout (`?checkout=success`). */
   checkoutReturned: boolean;
   now: Date;
+  /** Previous providers whose portals still open for their customers (BILLING_LEGACY_PROVIDERS). */
+  legacyProviders?: readonly ProviderId[];
 }): AccountBillingView {
   const { activeProvider, providerNames, now } = input;
-  const atActive = input.subscriptions
-    .filter((subscription) => subscription.provider === activeProvider)
-    // The one that matters: a live one before an ended one, then the most recent.
-    .toSorted(
-      (a, b) =>
-        Number(isLiveSubscription(b.status)) - Number(isLiveSubscription(a.status)) ||
-        b.providerUpdatedAt.getTime() - a.providerUpdatedAt.getTime(),
-    );
-  const current = atActive[0];
-  const confirming = input.checkoutReturned && !(current && isLiveSubscription(current.status));
+  const currentAt = (provider: ProviderId) =>
+    input.subscriptions
+      .filter((subscription) => subscription.provider === provider)
+      // The one that matters: a live one before an ended one, then the most recent.
+      .toSorted(
+        (a, b) =>
+          Number(isLiveSubscription(b.status)) - Number(isLiveSubscription(a.status)) ||
+          b.providerUpdatedAt.getTime() - a.providerUpdatedAt.getTime(),
+      )[0];
+  const atActive = currentAt(activeProvider);
+  const confirming = input.checkoutReturned && !(atActive && isLiveSubscription(atActive.status));
   const hasCustomerAtActive = input.customers.some((customer) => customer.provider === activeProvider);
+  const elsewhere = input.customers[0];
+  const legacyProvider =
+    !hasCustomerAtActive && !atActive && elsewhere && input.legacyProviders?.includes(elsewhere.provider) ? elsewhere.provider : null;
 
-  if (!hasCustomerAtActive && !current) {
-    const elsewhere = input.customers[0];
+  if (!hasCustomerAtActive && !atActive && !legacyProvider) {
     return elsewhere
       ? { kind: "other-provider", customerProvider: providerNames[elsewhere.provider], activeProvider: providerNames[activeProvider], confirming }
       : { kind: "no-customer", confirming };
   }
+  const managing = legacyProvider ?? activeProvider;
+  const current = currentAt(managing);
+  const live = current !== undefined && isLiveSubscription(current.status);
+  const providersWithSubscriptions = [...new Set(input.subscriptions.map((subscription) => subscription.provider))];
   return {
     kind: "customer",
-    provider: providerNames[activeProvider],
+    provider: providerNames[managing],
     summary: current ? summarize(current, now) : null,
     pastDue: current?.status === "past_due",
+    manageable: live,
+    cancellable: live && !current.cancelAtPeriodEnd,
+    legacy: legacyProvider ? { heldBy: providerNames[legacyProvider], activeProvider: providerNames[activeProvider] } : null,
+    holdings:
+      providersWithSubscriptions.length > 1 || legacyProvider
+        ? providersWithSubscriptions.map((provider) => ({ provider: providerNames[provider], summary: summarize(currentAt(provider)!, now) }))
+        : [],
     confirming,
     confirmed: input.checkoutReturned && !confirming,
   };

@@ -1,5 +1,6 @@
 import { redirect } from "react-router";
 import { isCrossSiteRequest } from "~/http/cross-site.ts";
+import { preferredLanguages } from "~/http/languages.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { type BillingAction, type BillingFailure, describeFailure } from "./portal-failures.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
@@ -8,7 +9,11 @@ import { readBodyUpTo } from "./request-body.server.ts";
 /** Larger bodies are refused before they are read (SPEC: 413 over 64 KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
 
-export type BillingResult = { ok: true; url: string } | { ok: false; failure: BillingFailure };
+/** `code` (optional) says how a success differs from what was asked (a portal home instead of a deep link). */
+export type BillingResult = { ok: true; url: string; code?: string } | { ok: false; failure: BillingFailure };
+
+/** What the service is asked: who, what (the parsed body) and in which languages (Accept-Language, best first). */
+export type BillingRequest = { userId: string | null; input: unknown; languages: readonly string[] };
 
 export type BillingDoor = "form-or-json" | "json";
 
@@ -24,7 +29,7 @@ export type BillingDoor = "form-or-json" | "json";
 export function createBillingEndpoint(deps: {
   action: BillingAction;
   /** The service: the user (or null) and the parsed body in, a URL or a failure out. */
-  run: (request: { userId: string | null; input: unknown }) => Promise<BillingResult>;
+  run: (request: BillingRequest) => Promise<BillingResult>;
   flash: PortalFlash;
   appOrigin: string;
   /** The signed-in user's id, or null. */
@@ -51,7 +56,8 @@ export function createBillingEndpoint(deps: {
       // The JSON door accepts JSON only: that also keeps plain cross-site forms out.
       const input = door === "json" && body.type !== "json" ? null : body.value;
 
-      const result = await run({ userId: await identify(request), input });
+      const languages = preferredLanguages(request.headers.get("Accept-Language"));
+      const result = await run({ userId: await identify(request), input, languages });
       return wantsJson ? answerJson(result) : answerForm(result);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.
@@ -69,7 +75,7 @@ export function createBillingEndpoint(deps: {
   }
 
   function answerJson(result: BillingResult): Response {
-    if (result.ok) return json({ url: result.url }, 200);
+    if (result.ok) return json(result.code ? { url: result.url, code: result.code } : { url: result.url }, 200);
     const answer = describeFailure(result.failure, action);
     const headers: Record<string, string> = {};
     if (answer.retryAfterSeconds !== undefined) headers["Retry-After"] = String(answer.retryAfterSeconds);

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
-import type { BillingResult } from "./billing-endpoint.server.ts";
+import { type BillingActivity, outcomeOf } from "./activity.server.ts";
+import type { BillingRequest, BillingResult } from "./billing-endpoint.server.ts";
 import type { BillingFailure } from "./portal-failures.ts";
 import { findPlan } from "./plans.ts";
 import { type BillingProvider, ProviderError } from "./providers/provider.ts";
@@ -14,6 +15,9 @@ const PRICING_PATH = "/pricing";
 /** What both doors (form and JSON) accept. Unknown fields are ignored, as a form may carry others. */
 const checkoutInput = z.object({ plan: z.string() });
 
+/** The languages are optional: only Stripe takes one. */
+type CheckoutStartRequest = Omit<BillingRequest, "languages"> & Partial<Pick<BillingRequest, "languages">>;
+
 export type BillingCheckout = ReturnType<typeof createBillingCheckout>;
 
 /**
@@ -21,62 +25,92 @@ export type BillingCheckout = ReturnType<typeof createBillingCheckout>;
  * plan from the catalogue, no live subscription at the active provider yet,
  * then the provider's hosted checkout carrying the user's id.
  */
-export function createBillingCheckout(deps: { prisma: PrismaClient; provider: BillingProvider; appOrigin: string }) {
+export function createBillingCheckout(deps: {
+  prisma: PrismaClient;
+  provider: BillingProvider;
+  appOrigin: string;
+  /** Where every checkout start is recorded; nowhere when left out. */
+  activity?: BillingActivity;
+}) {
   const { prisma, provider, appOrigin } = deps;
 
   return {
-    async start(request: { userId: string | null; input: unknown }): Promise<BillingResult> {
-      if (!request.userId) return fail({ kind: "unauthenticated" });
-
-      const input = checkoutInput.safeParse(request.input);
-      if (!input.success) return fail({ kind: "invalid-body" });
-      const plan = findPlan(input.data.plan);
-      if (!plan) return fail({ kind: "unknown-plan" });
-
-      const user = await prisma.user.findUnique({
-        where: { id: request.userId },
-        select: {
-          id: true,
-          email: true,
-          customers: { where: { provider: provider.id }, select: { providerCustomerId: true } },
-          subscriptions: {
-            where: { provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
-            select: { id: true },
-            take: 1,
-          },
-        },
-      });
-      if (!user) return fail({ kind: "unauthenticated" });
-      // A second checkout would charge twice: plan changes belong in the portal.
-      if (user.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
-
-      try {
-        const { url } = await provider.createCheckout({
-          plan: plan.id,
-          user: { id: user.id, email: user.email },
-          providerCustomerId: user.customers[0]?.providerCustomerId,
-          successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
-          cancelUrl: new URL(PRICING_PATH, appOrigin).href,
-        });
-        return { ok: true, url };
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
-        logEvent("warn", "billing.checkout.provider_failure", {
-          provider: error.provider,
-          reason: error.kind,
-          detail: error.detail,
+    async start(request: CheckoutStartRequest): Promise<BillingResult> {
+      const timing: { plan: string | null; latencyMs: number | null } = { plan: null, latencyMs: null };
+      const result = await attempt(request, timing);
+      if (request.userId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
+        await deps.activity?.record({
           userId: request.userId,
-        });
-        return fail({
-          kind: "provider-failure",
-          provider: error.provider,
-          reason: error.kind,
-          retryAfterSeconds: error.retryAfterSeconds,
+          provider: provider.id,
+          action: "checkout_start",
+          intent: timing.plan,
+          outcome: outcomeOf(result),
+          latencyMs: timing.latencyMs,
         });
       }
+      return result;
     },
   };
+
+  async function attempt(
+    request: CheckoutStartRequest,
+    timing: { plan: string | null; latencyMs: number | null },
+  ): Promise<BillingResult> {
+    if (!request.userId) return fail({ kind: "unauthenticated" });
+
+    const input = checkoutInput.safeParse(request.input);
+    if (!input.success) return fail({ kind: "invalid-body" });
+    const plan = findPlan(input.data.plan);
+    if (!plan) return fail({ kind: "unknown-plan" });
+    timing.plan = plan.id;
+
+    const user = await prisma.user.findUnique({
+      where: { id: request.userId },
+      select: {
+        id: true,
+        email: true,
+        customers: { where: { provider: provider.id }, select: { providerCustomerId: true } },
+        subscriptions: {
+          where: { provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+          select: { id: true },
+          take: 1,
+        },
+      },
+    });
+    if (!user) return fail({ kind: "unauthenticated" });
+    // A second checkout would charge twice: plan changes belong in the portal.
+    if (user.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
+
+    const started = performance.now();
+    try {
+      const { url } = await provider.createCheckout({
+        plan: plan.id,
+        user: { id: user.id, email: user.email },
+        providerCustomerId: user.customers[0]?.providerCustomerId,
+        successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
+        cancelUrl: new URL(PRICING_PATH, appOrigin).href,
+        languages: request.languages,
+      });
+      timing.latencyMs = performance.now() - started;
+      return { ok: true, url };
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      timing.latencyMs = performance.now() - started;
+      // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
+      logEvent("warn", "billing.checkout.provider_failure", {
+        provider: error.provider,
+        reason: error.kind,
+        detail: error.detail,
+        userId: request.userId,
+      });
+      return fail({
+        kind: "provider-failure",
+        provider: error.provider,
+        reason: error.kind,
+        retryAfterSeconds: error.retryAfterSeconds,
+      });
+    }
+  }
 }
 
 function fail(failure: BillingFailure): BillingResult {

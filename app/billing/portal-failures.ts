@@ -125,6 +125,12 @@ const describers: { [K in BillingFailure["kind"]]: Describe<K> } = {
     code: "no_customer",
     message: "Billing is not set up for this account yet. Subscribe to a plan first, or contact support.",
   }),
+  "no-subscription": () => ({
+    status: 400,
+    error: "No subscription",
+    code: "no_subscription",
+    message: "You have no subscription to change yet. Choose a plan first, then manage it here.",
+  }),
   "provider-mismatch": ({ customerProvider, activeProvider }) => ({
     status: 400,
     error: `Customer provider (${customerProvider}) does not match active provider (${activeProvider})`,

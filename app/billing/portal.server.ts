@@ -1,11 +1,16 @@
 import { z } from "zod";
 import type { PrismaClient } from "~/db/generated/client.ts";
+import type { BillingActivity } from "./activity.server.ts";
+import { outcomeOf } from "./activity.server.ts";
 import {
   type BillingProvider,
+  PORTAL_INTENTS,
+  type PortalIntent,
   type ProviderFailureKind,
   type ProviderId,
   ProviderError,
 } from "./providers/provider.ts";
+import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
 import { type ReturnUrlPolicy, resolveReturnUrl } from "~/http/safe-url.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
@@ -20,26 +25,117 @@ export type PortalFailure =
   | { kind: "invalid-body" }
   | { kind: "invalid-return-url" }
   | { kind: "no-customer" }
+  /** The intent needs a subscription (cancel, change plan...) and the user has a customer but none. */
+  | { kind: "no-subscription" }
   | { kind: "provider-mismatch"; customerProvider: ProviderId; activeProvider: ProviderId }
   | { kind: "too-many-requests"; retryAfterSeconds: number }
   | { kind: "provider-failure"; provider: ProviderId; reason: ProviderFailureKind; retryAfterSeconds?: number };
 
-export type PortalResult = { ok: true; url: string } | { ok: false; failure: PortalFailure };
+/** `code` says how the URL differs from what was asked: `deep_link_unsupported` when it opens the portal home. */
+export type PortalResult = { ok: true; url: string; code?: string } | { ok: false; failure: PortalFailure };
 
 /** What both doors (form and JSON) accept. Unknown fields are ignored, as a form may carry others. */
-const portalInput = z.object({ returnUrl: z.string().optional() });
+const portalInput = z.object({
+  returnUrl: z.string().optional(),
+  // An empty form field (a form without a choice) is the default.
+  intent: z.preprocess((value) => (value === "" ? undefined : value), z.enum(PORTAL_INTENTS).default("manage")),
+});
+
+export type PortalRequest = {
+  userId: string | null;
+  input: unknown;
+  /** The user's languages, most preferred first (Accept-Language). */
+  languages?: readonly string[];
+};
 
 export type BillingPortal = ReturnType<typeof createBillingPortal>;
 
 export function createBillingPortal(deps: {
   prisma: PrismaClient;
   provider: BillingProvider;
+  /** Previous providers (BILLING_LEGACY_PROVIDERS) whose customers still open their portal there. */
+  legacyProviders?: readonly BillingProvider[];
   returnUrlPolicy: ReturnUrlPolicy;
   /** SPEC "Rate limits": provider calls per user; none when left out. */
   providerCalls?: RateLimit;
+  /** Where every open is recorded (SPEC "Beyond the portal"); nowhere when left out. */
+  activity?: BillingActivity;
 }) {
   const { prisma, provider, returnUrlPolicy } = deps;
   const providerCalls = deps.providerCalls ?? NO_LIMIT;
+  const portalProviders = new Map<ProviderId, BillingProvider>(
+    [provider, ...(deps.legacyProviders ?? [])].map((candidate) => [candidate.id, candidate]),
+  );
+
+  /** The user's current subscription at a provider: a live one, the most recently changed. From our database only. */
+  async function findSubscription(userId: string, providerId: ProviderId) {
+    return prisma.subscription.findFirst({
+      where: { userId, provider: providerId, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+      orderBy: { providerUpdatedAt: "desc" },
+      select: { providerSubscriptionId: true },
+    });
+  }
+
+  /** One open, with what the activity record needs: the provider used and its latency. */
+  async function attempt(request: PortalRequest): Promise<{ result: PortalResult; providerId: ProviderId; intent: PortalIntent | null; latencyMs: number | null }> {
+    const answer = (result: PortalResult, providerId: ProviderId = provider.id, intent: PortalIntent | null = null, latencyMs: number | null = null) => ({
+      result,
+      providerId,
+      intent,
+      latencyMs,
+    });
+    if (!request.userId) return answer(fail({ kind: "unauthenticated" }));
+
+    const input = portalInput.safeParse(request.input);
+    if (!input.success) return answer(fail({ kind: "invalid-body" }));
+    const { intent } = input.data;
+
+    const returnUrl = resolveReturnUrl(input.data.returnUrl, returnUrlPolicy);
+    if (!returnUrl) return answer(fail({ kind: "invalid-return-url" }), provider.id, intent);
+
+    const customer = await findCustomer(request.userId);
+    if (!customer) return answer(fail({ kind: "no-customer" }), provider.id, intent);
+    // The active provider, or a previous one still enabled for its customers (BILLING_LEGACY_PROVIDERS).
+    const target = portalProviders.get(customer.provider);
+    if (!target) {
+      return answer(fail({ kind: "provider-mismatch", customerProvider: customer.provider, activeProvider: provider.id }), customer.provider, intent);
+    }
+    const needsSubscription = target.intentsNeedingSubscription.includes(intent);
+    // Never an id from the request: the user's own subscription, as our database knows it.
+    const subscription = intent === "manage" ? null : await findSubscription(request.userId, target.id);
+    if (needsSubscription && !subscription) return answer(fail({ kind: "no-subscription" }), target.id, intent);
+    const portalTarget = { intent, subscriptionId: subscription?.providerSubscriptionId };
+
+    // Only a real provider call counts: everything refused above and a cached link cost nothing.
+    if (!target.servesPortalFromCache?.(customer, portalTarget)) {
+      const limited = await providerCalls.consume([request.userId]);
+      if (limited) return answer(fail({ kind: "too-many-requests", ...limited }), target.id, intent);
+    }
+
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    try {
+      const { url, deepLinked } = await target.createPortal(customer, { returnUrl, ...portalTarget, languages: request.languages });
+      // SPEC: a provider without deep links opens its portal home, and says so in `code`.
+      return answer({ ok: true, url, ...(deepLinked ? {} : { code: "deep_link_unsupported" }) }, target.id, intent, elapsed());
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
+      logEvent("warn", "billing.portal.provider_failure", {
+        provider: error.provider,
+        reason: error.kind,
+        detail: error.detail,
+        userId: request.userId,
+      });
+      const failure: PortalFailure = {
+        kind: "provider-failure",
+        provider: error.provider,
+        reason: error.kind,
+        retryAfterSeconds: error.retryAfterSeconds,
+      };
+      return answer(fail(failure), target.id, intent, elapsed());
+    }
+  }
 
   /** The user's customer at the active provider, else one at another provider (the mismatch answer), else null. */
   async function findCustomer(userId: string) {
@@ -57,49 +153,30 @@ export function createBillingPortal(deps: {
     /** The signed-in user's billing account, for the account page. */
     findCustomer,
 
+    /** The providers whose portals open here: the active one and any legacy ones. */
+    portalProviders: [...portalProviders.keys()],
+
+    /** Dunning: the user has a past-due subscription whose portal opens here (the alert on every signed-in page). */
+    async hasPastDueSubscription(userId: string): Promise<boolean> {
+      const pastDue = await prisma.subscription.findFirst({
+        where: { userId, status: "past_due", provider: { in: [...portalProviders.keys()] } },
+        select: { id: true },
+      });
+      return pastDue !== null;
+    },
+
     /**
      * ShipFree's portal flow: session, body, return URL, customer row, active
-     * provider, then the provider's portal URL.
+     * (or legacy) provider, the user's subscription for a deep link, then the
+     * provider's portal URL; recorded in the billing activity.
      */
-    async open(request: { userId: string | null; input: unknown }): Promise<PortalResult> {
-      if (!request.userId) return fail({ kind: "unauthenticated" });
-
-      const input = portalInput.safeParse(request.input);
-      if (!input.success) return fail({ kind: "invalid-body" });
-
-      const returnUrl = resolveReturnUrl(input.data.returnUrl, returnUrlPolicy);
-      if (!returnUrl) return fail({ kind: "invalid-return-url" });
-
-      const customer = await findCustomer(request.userId);
-      if (!customer) return fail({ kind: "no-customer" });
-      if (customer.provider !== provider.id) {
-        return fail({ kind: "provider-mismatch", customerProvider: customer.provider, activeProvider: provider.id });
+    async open(request: PortalRequest): Promise<PortalResult> {
+      const { result, providerId, intent, latencyMs } = await attempt(request);
+      // A signed-out request has no one to record it for.
+      if (request.userId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
+        await deps.activity?.record({ userId: request.userId, provider: providerId, action: "portal_open", intent, outcome: outcomeOf(result), latencyMs });
       }
-      // Only a real provider call counts: everything refused above and a cached link cost nothing.
-      if (!provider.servesPortalFromCache?.(customer)) {
-        const limited = await providerCalls.consume([request.userId]);
-        if (limited) return fail({ kind: "too-many-requests", ...limited });
-      }
-
-      try {
-        const { url } = await provider.createPortal(customer, { returnUrl });
-        return { ok: true, url };
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
-        logEvent("warn", "billing.portal.provider_failure", {
-          provider: error.provider,
-          reason: error.kind,
-          detail: error.detail,
-          userId: request.userId,
-        });
-        return fail({
-          kind: "provider-failure",
-          provider: error.provider,
-          reason: error.kind,
-          retryAfterSeconds: error.retryAfterSeconds,
-        });
-      }
+      return result;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
+import { rowData } from "./activity.server.ts";
 import type { PlanId } from "./plans.ts";
 import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
@@ -103,6 +104,10 @@ export function createWebhookService(deps: {
       logEvent("info", "billing.webhook.stale", { provider, subscription: subscription.providerSubscriptionId });
       return "ignored";
     }
+    // In the same transaction: the user's billing activity shows exactly the changes that were applied.
+    await tx.billingActivity.create({
+      data: rowData({ userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
+    });
     return "processed";
   }
 

@@ -62,6 +62,16 @@ const envSchema = z.object({
       .transform((v) => v?.split(",").map((s) => s.trim()).filter(Boolean) ?? [])
       .pipe(z.array(originSchema)),
   ),
+  // Issue 10: customers of these previous providers still open their portal there.
+  BILLING_LEGACY_PROVIDERS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v) => v?.split(",").map((s) => s.trim()).filter(Boolean) ?? [])
+      .pipe(z.array(z.enum(PROVIDER_IDS))),
+  ),
+  BILLING_ACTIVITY_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(90)),
   TRUST_PROXY: count(0, 10),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
@@ -106,6 +116,10 @@ export type Config = {
     timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
     returnOrigins: string[];
+    /** Previous providers whose customers still open their portal there (never the active one). */
+    legacyProviders: ProviderId[];
+    /** Billing activity entries older than this are deleted (at start, then daily). */
+    activityRetentionDays: number;
   } & ProviderSettingsById; // each provider's settings under its id, as its module reads them
 };
 
@@ -124,11 +138,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const production = e.APP_ENV === "production";
   const active = providerModule(e.PAYMENT_PROVIDER);
+  const legacyProviders = [...new Set(e.BILLING_LEGACY_PROVIDERS)].filter((id) => id !== e.PAYMENT_PROVIDER);
   const values = e as Record<string, unknown>;
 
   if (production) {
     // The active provider's key, webhook secret and plan ids (SPEC: Plans and checkout; Subscriptions and webhooks).
     const providerNeeds = e.PAYMENT_EMULATOR ? [] : [active.apiKeyVariable, ...active.requiredInProduction];
+    // A legacy provider's portal is real: its key is required too (its plan ids are not: no new checkouts go there).
+    if (!e.PAYMENT_EMULATOR) providerNeeds.push(...legacyProviders.map((id) => providerModule(id).apiKeyVariable));
     for (const name of ["APP_URL", "SESSION_SECRET", ...providerNeeds]) {
       if (!values[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
     }
@@ -164,6 +181,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       emulatorUrl: e.PAYMENT_EMULATOR_URL,
       timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
+      legacyProviders,
+      activityRetentionDays: e.BILLING_ACTIVITY_RETENTION_DAYS,
       ...providerSettings,
     },
   };

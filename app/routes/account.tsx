@@ -2,6 +2,8 @@ import { useEffect } from "react";
 import { Form, Link, data, useNavigation, useRevalidator } from "react-router";
 import type { Route } from "./+types/account";
 import { accountBillingView } from "~/billing/account-view.ts";
+import { activityLines } from "~/billing/activity-view.ts";
+import { PortalButton } from "~/billing/billing-actions.tsx";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { auth, flash, portal, services } from "~/services.server.ts";
@@ -24,18 +26,20 @@ export async function loader({ request }: Route.LoaderArgs) {
     },
   });
   const { message, headers } = await flash.take(request);
+  const activity = activityLines(await services.activity.recent(user.id, 10), PROVIDER_NAMES);
   const billing = accountBillingView({
     activeProvider: portal.activeProvider,
+    legacyProviders: services.config.billing.legacyProviders,
     providerNames: PROVIDER_NAMES,
     ...rows,
     checkoutReturned: new URL(request.url).searchParams.get("checkout") === "success",
     now: new Date(),
   });
-  return data({ email: user.email, billing, message }, { headers });
+  return data({ email: user.email, billing, message, activity }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, billing, message } = loaderData;
+  const { email, billing, message, activity } = loaderData;
   const navigation = useNavigation();
   const opening = navigation.state !== "idle" && navigation.formAction === "/billing/portal";
 
@@ -72,23 +76,28 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           </p>
         ) : (
           <>
-            {billing.pastDue ? (
-              <div role="alert" className="alert alert-warning">
-                <p>Your last payment failed. Update your payment method to keep your subscription.</p>
-                <Form method="post" action="/billing/portal">
-                  <input type="hidden" name="returnUrl" value="/account" />
-                  <button type="submit" className="button primary" disabled={opening} aria-disabled={opening}>
-                    Update payment method
-                  </button>
-                </Form>
-              </div>
-            ) : null}
+            {/* A past-due subscription's alert is in the root layout, on every signed-in page. */}
             <dl className="facts">
               <dt>Subscription</dt>
               <dd data-testid="subscription-summary">{billing.summary ?? "None yet"}</dd>
               <dt>Payment provider</dt>
               <dd>{billing.provider}</dd>
             </dl>
+            {billing.legacy ? (
+              <p data-testid="legacy-provider">
+                Your subscription is held by {billing.legacy.heldBy}, our previous payment provider: the buttons below open{" "}
+                {billing.legacy.heldBy}'s portal. New subscriptions are handled by {billing.legacy.activeProvider}.
+              </p>
+            ) : null}
+            {billing.holdings.length > 0 ? (
+              <ul data-testid="subscription-holdings">
+                {billing.holdings.map((holding) => (
+                  <li key={holding.provider}>
+                    {holding.provider} holds: {holding.summary}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
             <p className="muted">
               Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
             </p>
@@ -96,9 +105,16 @@ export default function Account({ loaderData }: Route.ComponentProps) {
               <Form method="post" action="/billing/portal">
                 <input type="hidden" name="returnUrl" value="/account" />
                 <button type="submit" className="button primary" disabled={opening} aria-disabled={opening}>
-                  {opening ? "Opening billing portal…" : "Manage billing"}
+                  {opening && !navigation.formData?.get("intent") ? "Opening billing portal…" : "Manage billing"}
                 </button>
               </Form>
+              {billing.manageable ? (
+                <>
+                  <PortalButton intent="payment_method" label="Update payment method" returnUrl="/account" />
+                  <PortalButton intent="change_plan" label="Change plan" returnUrl="/account" />
+                  {billing.cancellable ? <PortalButton intent="cancel" label="Cancel subscription" returnUrl="/account" /> : null}
+                </>
+              ) : null}
               {billing.summary ? null : (
                 <Link to="/pricing" className="button">
                   Choose a plan
@@ -106,6 +122,22 @@ export default function Account({ loaderData }: Route.ComponentProps) {
               )}
             </div>
           </>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="activity-heading">
+        <h2 id="activity-heading">Recent billing activity</h2>
+        {activity.length === 0 ? (
+          <p className="muted">Nothing yet.</p>
+        ) : (
+          <ul className="activity" data-testid="billing-activity">
+            {activity.map((line) => (
+              <li key={line.key}>
+                <time dateTime={line.at}>{line.when}</time>
+                <span>{line.text}</span>
+              </li>
+            ))}
+          </ul>
         )}
       </section>
     </main>

@@ -1,12 +1,21 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { createCheckout, getCustomer, lemonSqueezySetup, type Subscription } from "@lemonsqueezy/lemonsqueezy.js";
+import { createCheckout, getCustomer, getSubscription, lemonSqueezySetup, type Subscription } from "@lemonsqueezy/lemonsqueezy.js";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { DEMO_LEMONSQUEEZY_STORE_ID, DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
 import { emptyAsUndefined, optionalMatching, optionalString, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
 import { isPortalUrl } from "./portal-url.ts";
 import { ProviderError } from "./provider-error.ts";
-import type { BillingEvent, BillingProvider, CheckoutRequest, ProviderModule, ProviderSettingsBase, VerifiedWebhook } from "./provider.ts";
+import type {
+  BillingEvent,
+  BillingProvider,
+  CheckoutRequest,
+  PortalIntent,
+  ProviderModule,
+  ProviderSettingsBase,
+  VerifiedWebhook,
+} from "./provider.ts";
 
 const NUMERIC_ID = /^\d+$/;
 
@@ -56,51 +65,65 @@ export type LemonSqueezyProviderOptions = {
   storeId?: string;
   /** The variant id of each plan (checkout). */
   variants?: LemonSqueezySettings["plans"];
-  /** The clock the URL cache ages by; tests move it forward. */
+  /** The clock the URL caches age by; tests move it forward. */
   now?: () => number;
-  /** How many customers' URLs are kept; the least recently used goes first beyond it. */
+  /** How many customers' (and subscriptions') URLs are kept; the least recently used goes first beyond it. */
   cacheSize?: number;
 };
 
-/** Half the signed URL's 24 h validity: a cached link always has at least 12 h left when handed out. */
+/** Half the signed URLs' 24 h validity: a cached link always has at least 12 h left when handed out. */
 const PORTAL_URL_CACHE_TTL_MS = 12 * 60 * 60 * 1000;
 /** Enough for the active users of a small app, small enough to never matter for memory. */
 const DEFAULT_CACHE_SIZE = 1000;
 
 type LemonSqueezyResult = Awaited<ReturnType<typeof getCustomer>>;
+type SubscriptionResult = Awaited<ReturnType<typeof getSubscription>>;
+/** A subscription's two deep links (PROVIDERS.md §4), signed per subscription. */
+type SubscriptionLinks = { updatePaymentMethod: string; updateSubscription: string };
 
-/** Lemon Squeezy: `getCustomer(id)` → `data.attributes.urls.customer_portal`, cached per customer. */
+/** A subscription's links are cached under its customer too: a link is only ever found again for that customer. */
+const subscriptionKey = (customerId: string, subscriptionId: string) => JSON.stringify([customerId, subscriptionId]);
+
+/** Which page an intent opens: the subscription's own deep link, or the customer portal (which cancels too). */
+const usesSubscriptionLink = (intent: PortalIntent | undefined) => intent === "payment_method" || intent === "change_plan";
+
+/**
+ * Lemon Squeezy: `getCustomer(id)` → `data.attributes.urls.customer_portal`, and for deep links
+ * `getSubscription(id)` → its `urls.update_payment_method` / `urls.customer_portal_update_subscription`.
+ * Both are cached: the customer's link per customer, a subscription's links per customer and subscription,
+ * so no user is ever handed a link signed for someone else.
+ */
 export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions): BillingProvider {
-  const now = options.now ?? Date.now;
-  const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-  const cache = new Map<string, { url: string; storedAt: number }>();
-
-  const isFresh = (entry: { storedAt: number } | undefined) =>
-    entry !== undefined && now() - entry.storedAt < PORTAL_URL_CACHE_TTL_MS;
+  const cacheOptions = {
+    max: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+    // lru-cache keeps an entry up to and including its ttl; a link is 12 h old at most when handed out.
+    ttl: PORTAL_URL_CACHE_TTL_MS - 1,
+    perf: { now: options.now ?? Date.now },
+    // Read the clock on every look (the default reuses one reading for 1 ms, which a test clock outruns).
+    ttlResolution: 0,
+  };
+  const customerLinks = new LRUCache<string, string>(cacheOptions);
+  const subscriptionLinks = new LRUCache<string, SubscriptionLinks>(cacheOptions);
 
   return {
     id: "lemonsqueezy",
-    // A look only: it leaves the entry's place in the least-recently-used order alone.
-    servesPortalFromCache: ({ providerCustomerId: id }) => isFresh(cache.get(id)),
-    async createPortal({ providerCustomerId: id }) {
-      const cached = cache.get(id);
-      cache.delete(id);
-      if (cached && isFresh(cached)) {
-        cache.set(id, cached); // most recently used goes last, so eviction drops the least used
-        return { url: cached.url };
-      }
+    intentsNeedingSubscription: ["payment_method", "cancel", "change_plan"],
+    // `has` is a look only: it leaves the entry's place in the least-recently-used order alone.
+    servesPortalFromCache: ({ providerCustomerId: id }, target) =>
+      usesSubscriptionLink(target?.intent)
+        ? target?.subscriptionId !== undefined && subscriptionLinks.has(subscriptionKey(id, target.subscriptionId))
+        : customerLinks.has(id),
+
+    async createPortal({ providerCustomerId: id }, { intent, subscriptionId }) {
       // getCustomer throws on an empty id instead of answering; no provider has such a customer.
       if (!id) throw new ProviderError("lemonsqueezy", "unknown-customer", "empty customer id");
-
-      // The SDK keeps its key in module state: set it right before the call (it is read synchronously)
-      // so two instances in one process never send each other's key.
-      lemonSqueezySetup({ apiKey: options.apiKey });
-      // The SDK has no timeout: the resilience policy aborts its fetch at the deadline (call-scope.server.ts).
-      const url = portalUrlFrom(await getCustomer(id));
-
-      cache.set(id, { url, storedAt: now() });
-      if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
-      return { url };
+      if (!usesSubscriptionLink(intent)) {
+        // Lemon Squeezy has no cancel link: its customer portal is where a subscription is cancelled.
+        return { url: await customerPortal(id), deepLinked: intent === undefined || intent === "manage" };
+      }
+      if (!subscriptionId) throw new ProviderError("lemonsqueezy", "refused", "deep link without a subscription");
+      const links = await subscriptionDeepLinks(id, subscriptionId);
+      return { url: intent === "payment_method" ? links.updatePaymentMethod : links.updateSubscription, deepLinked: true };
     },
 
     async createCheckout({ plan, user, successUrl }: CheckoutRequest) {
@@ -118,6 +141,39 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       return { url };
     },
   };
+
+  async function customerPortal(id: string): Promise<string> {
+    const cached = customerLinks.get(id);
+    if (cached) return cached;
+    // The SDK keeps its key in module state: set it right before the call (it is read synchronously)
+    // so two instances in one process never send each other's key.
+    lemonSqueezySetup({ apiKey: options.apiKey });
+    // The SDK has no timeout: the resilience policy aborts its fetch at the deadline (call-scope.server.ts).
+    const url = portalUrlFrom(await getCustomer(id));
+    customerLinks.set(id, url);
+    return url;
+  }
+
+  async function subscriptionDeepLinks(customerId: string, subscriptionId: string): Promise<SubscriptionLinks> {
+    const key = subscriptionKey(customerId, subscriptionId);
+    const cached = subscriptionLinks.get(key);
+    if (cached) return cached;
+    lemonSqueezySetup({ apiKey: options.apiKey });
+    const links = subscriptionLinksFrom(await getSubscription(subscriptionId), customerId);
+    subscriptionLinks.set(key, links);
+    return links;
+  }
+}
+
+/** The subscription's deep links, once it is known to be this customer's (a link is never handed to another). */
+function subscriptionLinksFrom({ statusCode, data, error }: SubscriptionResult, customerId: string): SubscriptionLinks {
+  if (error) failFromStatus(statusCode, "no-portal");
+  const attributes = data?.data?.attributes;
+  if (attributes && String(attributes.customer_id) !== customerId) return fail("refused", "subscription of another customer");
+  const updatePaymentMethod = attributes?.urls?.update_payment_method;
+  const updateSubscription = attributes?.urls?.customer_portal_update_subscription;
+  if (!isPortalUrl(updatePaymentMethod) || !isPortalUrl(updateSubscription)) return fail("unavailable", "subscription without its urls");
+  return { updatePaymentMethod, updateSubscription };
 }
 
 /** The SDK answers `{ statusCode, data, error }` instead of throwing; this turns that into a URL or a ProviderError. */
@@ -130,7 +186,7 @@ function portalUrlFrom({ statusCode, data, error }: LemonSqueezyResult): string 
 }
 
 function failFromStatus(statusCode: number | null, notFound: ProviderError["kind"] = "refused"): never {
-  if (statusCode === 404) return fail(notFound, notFound === "unknown-customer" ? "customer unknown" : "not found");
+  if (statusCode === 404) return fail(notFound, notFound === "unknown-customer" ? "customer unknown" : notFound === "no-portal" ? "subscription unknown" : "not found");
   if (statusCode === 401 || statusCode === 403) return fail("auth", "api key refused");
   if (statusCode === 429) return fail("rate-limited", "rate limited");
   if (statusCode === null || statusCode >= 500) return fail("unavailable", "server error, network failure or malformed answer");

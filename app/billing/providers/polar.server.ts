@@ -67,7 +67,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
 
   return {
     id: "polar",
-    async createPortal(customer, { returnUrl }) {
+    // Polar opens no page for an intent; these two still need a subscription to make sense (SPEC: "No subscription").
+    intentsNeedingSubscription: ["cancel", "change_plan"],
+    async createPortal(customer, { returnUrl, intent }) {
       let session: Awaited<ReturnType<typeof polar.customerSessions.create>>;
       try {
         session = await polar.customerSessions.create({ customer_id: customer.providerCustomerId, return_url: returnUrl });
@@ -78,7 +80,8 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       if (!isPortalUrl(session?.customer_portal_url)) {
         throw new ProviderError("polar", "unavailable", "session without a portal url");
       }
-      return { url: session.customer_portal_url };
+      // No deep links at Polar (PROVIDERS.md §4): its portal home, where the card, plan and cancel all are.
+      return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
     async createCheckout({ plan, user, successUrl, cancelUrl }: CheckoutRequest) {

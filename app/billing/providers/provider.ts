@@ -18,8 +18,18 @@ export { PROVIDER_IDS, PROVIDER_NAMES } from "./registry.server.ts";
 export { ProviderError, type ProviderFailureKind } from "./provider-error.ts";
 
 export type PortalCustomer = { providerCustomerId: string };
-export type PortalOptions = {
+
+/** Where in the portal the user wants to land (SPEC "Beyond the portal": deep links). */
+export const PORTAL_INTENTS = ["manage", "payment_method", "cancel", "change_plan"] as const;
+export type PortalIntent = (typeof PORTAL_INTENTS)[number];
+
+/** What the portal should open: the intent (default `manage`), and the user's own subscription at this provider (from our database). */
+export type PortalTarget = { intent?: PortalIntent; subscriptionId?: string };
+
+export type PortalOptions = PortalTarget & {
   returnUrl: string;
+  /** The user's languages, most preferred first (Accept-Language); a provider that takes a locale picks from them. */
+  languages?: readonly string[];
   /** The same for every attempt of one call, so a provider that deduplicates by key (Stripe) sees a retry as one request. */
   idempotencyKey?: string;
 };
@@ -35,17 +45,26 @@ export type CheckoutRequest = {
   cancelUrl: string;
   /** The same for every attempt of one call (see PortalOptions). */
   idempotencyKey?: string;
+  /** The user's languages, most preferred first (see PortalOptions). */
+  languages?: readonly string[];
 };
+
+export type PortalLink = { url: string; deepLinked: boolean };
 
 /** A provider's API, built once at start from its settings. Failures are thrown as ProviderError. */
 export interface BillingProvider {
   readonly id: ProviderId;
-  /** Resolves to the hosted portal URL. */
-  createPortal(customer: PortalCustomer, options: PortalOptions): Promise<{ url: string }>;
+  /**
+   * Resolves to the hosted portal URL; `deepLinked` is false when the provider has no page for the intent and
+   * the URL opens its portal home instead (Polar).
+   */
+  createPortal(customer: PortalCustomer, options: PortalOptions): Promise<PortalLink>;
+  /** Which intents need the user's subscription id at this provider (Stripe's cancel; Lemon Squeezy's every deep link). */
+  readonly intentsNeedingSubscription: readonly PortalIntent[];
   /** Resolves to the provider's hosted checkout URL, carrying the user's id so webhooks can link it. */
   createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
-  servesPortalFromCache?(customer: PortalCustomer): boolean;
+  servesPortalFromCache?(customer: PortalCustomer, target?: PortalTarget): boolean;
 }
 
 /** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */

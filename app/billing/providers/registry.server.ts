@@ -56,16 +56,25 @@ export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
  * Builds the active provider once, inside the one resilience policy every provider gets (ADR 009); a missing
  * key outside emulation is an operator error, raised here, not per click.
  */
-export function createBillingProvider(settings: ProviderSettings): BillingProvider {
-  const module = providerModule(settings.provider) as ProviderModuleLike;
-  const own = settings[settings.provider];
+export function createBillingProvider(settings: ProviderSettings, id: ProviderId = settings.provider): BillingProvider {
+  const module = providerModule(id) as ProviderModuleLike;
+  const own = settings[id];
   const apiKey = own.apiKey ?? (settings.emulatorOrigin ? module.emulatedApiKey : undefined);
   if (!apiKey) {
-    throw new Error(`${module.apiKeyVariable} is required for PAYMENT_PROVIDER=${settings.provider} when payments are not emulated`);
+    const setting = id === settings.provider ? `PAYMENT_PROVIDER=${id}` : `BILLING_LEGACY_PROVIDERS=${id}`;
+    throw new Error(`${module.apiKeyVariable} is required for ${setting} when payments are not emulated`);
   }
   const timeoutMs = settings.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   const provider = module.create({ ...own, apiKey }, { timeoutMs, emulatorOrigin: settings.emulatorOrigin });
   return withResilience(provider, { ...DEFAULT_RESILIENCE, ...settings.resilience, timeoutMs });
+}
+
+/**
+ * The previous providers whose customers still open their portal there (BILLING_LEGACY_PROVIDERS), each
+ * built once at start like the active one, in its own resilience policy; a missing key stops the start.
+ */
+export function createLegacyProviders(settings: ProviderSettings & { legacyProviders: readonly ProviderId[] }): BillingProvider[] {
+  return settings.legacyProviders.filter((id) => id !== settings.provider).map((id) => createBillingProvider(settings, id));
 }
 
 /** The one place the modules' different settings types meet: each module only ever receives its own. */

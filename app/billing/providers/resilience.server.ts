@@ -108,10 +108,11 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
 
   return {
     id: provider.id,
+    intentsNeedingSubscription: provider.intentsNeedingSubscription,
     servesPortalFromCache: provider.servesPortalFromCache?.bind(provider),
     createPortal(customer, options) {
       // A link the adapter already holds is no provider call: no budget, no breaker, no failure count.
-      if (provider.servesPortalFromCache?.(customer)) return provider.createPortal(customer, options);
+      if (provider.servesPortalFromCache?.(customer, options)) return provider.createPortal(customer, options);
       return guarded(options.idempotencyKey ?? randomUUID(), (idempotencyKey) =>
         provider.createPortal(customer, { ...options, idempotencyKey }),
       );

@@ -1,5 +1,6 @@
 import { expectSafeProviderError } from "./provider-error-expectations.ts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import { DEMO_ACCOUNTS } from "~/demo/demo-accounts.ts";
 import {
   credentialFingerprint,
@@ -45,7 +46,8 @@ describe("Stripe adapter", () => {
     expect(request!.auth).toEqual({ scheme: "Bearer", fingerprint: credentialFingerprint(SECRET_KEY) });
     expect(request!.headers["stripe-version"]).toMatch(/^\d{4}-\d{2}-\d{2}\.\w+$/);
     expect(request!.headers["content-type"]).toBe("application/x-www-form-urlencoded");
-    expect(request!.body).toEqual({ customer: CUSTOMER, return_url: RETURN_URL });
+    // No language known: Stripe picks one from the browser.
+    expect(request!.body).toEqual({ customer: CUSTOMER, return_url: RETURN_URL, locale: "auto" });
   });
 
   it("sends the configured portal configuration", async () => {
@@ -59,6 +61,7 @@ describe("Stripe adapter", () => {
     expect(emulator.requests("stripe")[0]!.body).toEqual({
       customer: CUSTOMER,
       return_url: RETURN_URL,
+      locale: "auto",
       configuration: "bpc_Custom123",
     });
   });
@@ -124,5 +127,56 @@ describe("Stripe adapter", () => {
     await closed.close();
     const unreachable = createStripeProvider({ secretKey: SECRET_KEY, timeoutMs: 400, emulatorOrigin: closed.origin });
     expect((await failure(openPortal(unreachable))).kind).toBe("unavailable");
+  });
+});
+
+describe("Stripe deep links and language", () => {
+  const SUBSCRIPTION = "sub_DemoStripe0001";
+
+  it("opens the payment-method update flow, returning to the app when done, in the user's language", async () => {
+    const { url, deepLinked } = await stripe.createPortal(
+      { providerCustomerId: CUSTOMER },
+      { returnUrl: RETURN_URL, intent: "payment_method", languages: ["fr-CH", "en"] },
+    );
+    expect(deepLinked).toBe(true);
+    expect(url).toMatch(/\/flow$/);
+    expect(emulator.requests("stripe")[0]!.body).toEqual({
+      customer: CUSTOMER,
+      return_url: RETURN_URL,
+      locale: "fr",
+      "flow_data[type]": "payment_method_update",
+      "flow_data[after_completion][type]": "redirect",
+      "flow_data[after_completion][redirect][return_url]": RETURN_URL,
+    });
+  });
+
+  it.each([
+    ["cancel", "subscription_cancel"],
+    ["change_plan", "subscription_update"],
+  ] as const)("sends %s as the %s flow for the subscription it is given", async (intent, type) => {
+    await stripe.createPortal({ providerCustomerId: CUSTOMER }, { returnUrl: RETURN_URL, intent, subscriptionId: SUBSCRIPTION });
+    const body = emulator.requests("stripe")[0]!.body as Record<string, string>;
+    expect(body["flow_data[type]"]).toBe(type);
+    expect(body[`flow_data[${type}][subscription]`]).toBe(SUBSCRIPTION);
+  });
+
+  it("refuses to send a cancel flow without a subscription, rather than let Stripe guess", async () => {
+    const error = await failure(stripe.createPortal({ providerCustomerId: CUSTOMER }, { returnUrl: RETURN_URL, intent: "cancel" }));
+    expect(error.kind).toBe("refused");
+    expect(emulator.requests("stripe")).toHaveLength(0);
+  });
+
+  it("passes the checkout the best of Checkout's own locales", async () => {
+    const withPrices = createStripeProvider({ secretKey: SECRET_KEY, timeoutMs: 400, emulatorOrigin: emulator.origin, prices: DEMO_PLAN_PROVIDER_IDS.stripe });
+    await withPrices.createCheckout({
+      plan: "pro",
+      user: { id: "user_1", email: "someone@example.test" },
+      successUrl: "http://app.test/account?checkout=success",
+      cancelUrl: "http://app.test/pricing",
+      // The portal knows en-AU, Checkout does not: Checkout gets plain English.
+      languages: ["en-AU"],
+    });
+    const checkout = emulator.requests("stripe").find((request) => request.path === "/v1/checkout/sessions");
+    expect((checkout!.body as Record<string, string>).locale).toBe("en");
   });
 });

@@ -3,9 +3,18 @@ import { z } from "zod";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
 import { optionalMatching, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
+import { matchLocale } from "~/http/languages.ts";
 import { isPortalUrl } from "./portal-url.ts";
 import { ProviderError } from "./provider-error.ts";
-import type { BillingEvent, BillingProvider, CheckoutRequest, ProviderModule, ProviderSettingsBase, VerifiedWebhook } from "./provider.ts";
+import type {
+  BillingEvent,
+  BillingProvider,
+  CheckoutRequest,
+  PortalOptions,
+  ProviderModule,
+  ProviderSettingsBase,
+  VerifiedWebhook,
+} from "./provider.ts";
 
 const env = {
   STRIPE_SECRET_KEY: optionalMatching(/^(sk|rk)_(test|live)_/, "must be a Stripe secret or restricted key (sk_… or rk_…)"),
@@ -68,13 +77,17 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
 
   return {
     id: "stripe",
-    async createPortal(customer, { returnUrl, idempotencyKey }) {
+    intentsNeedingSubscription: ["cancel", "change_plan"],
+    async createPortal(customer, portalOptions) {
+      const { returnUrl, idempotencyKey } = portalOptions;
       let session: Stripe.BillingPortal.Session;
       try {
         session = await stripe.billingPortal.sessions.create(
           {
             customer: customer.providerCustomerId,
             return_url: returnUrl,
+            locale: matchLocale(portalOptions.languages, STRIPE_PORTAL_LOCALES),
+            ...flowData(portalOptions),
             ...(options.portalConfigurationId ? { configuration: options.portalConfigurationId } : {}),
           },
           idempotencyKey ? { idempotencyKey } : undefined,
@@ -83,10 +96,10 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         throw toProviderError(error);
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a portal url");
-      return { url: session.url };
+      return { url: session.url, deepLinked: true };
     },
 
-    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl }: CheckoutRequest) {
+    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl, languages }: CheckoutRequest) {
       const price = options.prices?.[plan];
       if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
       let session: Stripe.Checkout.Session;
@@ -102,6 +115,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
           ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
           success_url: successUrl,
           cancel_url: cancelUrl,
+          locale: matchLocale(languages, STRIPE_CHECKOUT_LOCALES),
         });
       } catch (error) {
         throw toProviderError(error);
@@ -111,6 +125,47 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
     },
   };
 }
+
+/**
+ * The portal's `flow_data` for a deep link (PROVIDERS.md §4); none for `manage`. Finishing the flow returns
+ * the user to the app rather than to Stripe's portal home. The subscription is the caller's (from our database).
+ */
+function flowData({ intent, subscriptionId, returnUrl }: PortalOptions): { flow_data?: Stripe.BillingPortal.SessionCreateParams.FlowData } {
+  const after_completion = { type: "redirect" as const, redirect: { return_url: returnUrl } };
+  switch (intent ?? "manage") {
+    case "manage":
+      return {};
+    case "payment_method":
+      return { flow_data: { type: "payment_method_update", after_completion } };
+    case "cancel":
+    case "change_plan": {
+      if (!subscriptionId) throw new ProviderError("stripe", "refused", "deep link without a subscription");
+      return intent === "cancel"
+        ? { flow_data: { type: "subscription_cancel", subscription_cancel: { subscription: subscriptionId }, after_completion } }
+        : { flow_data: { type: "subscription_update", subscription_update: { subscription: subscriptionId }, after_completion } };
+    }
+  }
+}
+
+type KnownLocale<T> = T extends `${infer L}` ? (string extends L ? never : L) : never;
+type PortalLocale = KnownLocale<Stripe.BillingPortal.SessionCreateParams.Locale>;
+type CheckoutLocale = KnownLocale<Stripe.Checkout.SessionCreateParams.Locale>;
+
+/** The portal's locales as stripe-node lists them (the compiler checks both directions); `auto` is the fallback. */
+const STRIPE_PORTAL_LOCALES = [
+  "bg", "cs", "da", "de", "el", "en", "en-AU", "en-CA", "en-GB", "en-IE", "en-IN", "en-NZ", "en-SG", "es", "es-419",
+  "et", "fi", "fil", "fr", "fr-CA", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt",
+  "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+] as const satisfies readonly PortalLocale[];
+/** Checkout's list differs a little (no regional English but en-GB; hi-IN). */
+const STRIPE_CHECKOUT_LOCALES = [
+  "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr", "fr-CA", "hi-IN", "hr", "hu",
+  "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th",
+  "tr", "vi", "zh", "zh-HK", "zh-TW",
+] as const satisfies readonly CheckoutLocale[];
+// A locale stripe-node adds and these lists miss fails to compile here.
+true satisfies Exclude<PortalLocale, "auto" | (typeof STRIPE_PORTAL_LOCALES)[number]> extends never ? true : false;
+true satisfies Exclude<CheckoutLocale, "auto" | (typeof STRIPE_CHECKOUT_LOCALES)[number]> extends never ? true : false;
 
 /** The SDK needs host, port and protocol apart (its port defaults to 443 even over http). */
 function emulatedHost(origin: string): Pick<Stripe.StripeConfig, "host" | "port" | "protocol"> {

@@ -1,0 +1,107 @@
+import type { PrismaClient } from "~/db/generated/client.ts";
+import { logEvent } from "~/observability/log.server.ts";
+import type { BillingFailure } from "./portal-failures.ts";
+import type { ProviderId } from "./providers/provider.ts";
+
+/**
+ * The user's billing history for support and for the account page (SPEC "Beyond the portal"):
+ * every portal open and checkout start, with the provider's latency, and every subscription
+ * change a webhook applied. Entries hold words from a fixed vocabulary only: never a URL, a
+ * token or a provider's own text.
+ */
+
+export type BillingActivityAction = "portal_open" | "checkout_start" | "subscription_change";
+
+export type BillingActivityEntry = {
+  userId: string;
+  provider: ProviderId;
+  action: BillingActivityAction;
+  /** Portal: the intent; checkout: the plan id; change: the plan id. */
+  intent?: string | null;
+  /** "success" or the failure's kind (portal, checkout); the new status (change). */
+  outcome: string;
+  /** Time spent waiting for the provider; null when no provider call was made. */
+  latencyMs?: number | null;
+};
+
+export type BillingActivityRow = Required<Omit<BillingActivityEntry, "userId">> & { createdAt: Date };
+
+/** A word of the vocabulary: lower-case letters, digits, `_`, `-` and `:`; nothing that can hold a URL or a token's alphabet. */
+const WORD = /^[a-z0-9_:-]{1,64}$/;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The outcome word of a portal or checkout result. */
+export function outcomeOf(result: { ok: true } | { ok: false; failure: BillingFailure }): string {
+  if (result.ok) return "success";
+  const { failure } = result;
+  return failure.kind === "provider-failure" ? `provider-failure:${failure.reason}` : failure.kind;
+}
+
+/** Keeps a field to the vocabulary: anything else (a URL, a token, free text) is stored as "other". */
+export function vocabularyWord(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return WORD.test(value) ? value : "other";
+}
+
+export type BillingActivity = ReturnType<typeof createBillingActivity>;
+
+export function createBillingActivity(deps: { prisma: PrismaClient; retentionDays: number; now?: () => Date }) {
+  const { prisma, retentionDays } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    /** Records one entry; a failure to record is logged and never fails the user's request. */
+    async record(entry: BillingActivityEntry): Promise<void> {
+      try {
+        await prisma.billingActivity.create({ data: rowData(entry) });
+      } catch (error) {
+        logEvent("warn", "billing.activity.not_recorded", {
+          action: entry.action,
+          errorName: error instanceof Error ? error.name : typeof error,
+        });
+      }
+    },
+
+    /** The user's latest entries, newest first. */
+    recent(userId: string, limit = 10): Promise<BillingActivityRow[]> {
+      return prisma.billingActivity.findMany({
+        where: { userId },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: limit,
+        select: { provider: true, action: true, intent: true, outcome: true, latencyMs: true, createdAt: true },
+      });
+    },
+
+    /** Deletes entries older than the retention; answers how many went. */
+    async prune(): Promise<number> {
+      const before = new Date(now().getTime() - retentionDays * DAY_MS);
+      const { count } = await prisma.billingActivity.deleteMany({ where: { createdAt: { lt: before } } });
+      if (count > 0) logEvent("info", "billing.activity.pruned", { entries: count, retentionDays });
+      return count;
+    },
+
+    /** Prunes now and then once a day; the returned function stops it. */
+    startPruning(): () => void {
+      const prune = () =>
+        this.prune().catch((error: unknown) =>
+          logEvent("warn", "billing.activity.prune_failed", { errorName: error instanceof Error ? error.name : typeof error }),
+        );
+      void prune();
+      const timer = setInterval(prune, DAY_MS);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}
+
+/** The row as stored: vocabulary words only, latency as whole milliseconds. */
+export function rowData(entry: BillingActivityEntry) {
+  return {
+    userId: entry.userId,
+    provider: entry.provider,
+    action: entry.action,
+    intent: vocabularyWord(entry.intent),
+    outcome: vocabularyWord(entry.outcome) ?? "other",
+    latencyMs: entry.latencyMs === null || entry.latencyMs === undefined ? null : Math.max(0, Math.round(entry.latencyMs)),
+  };
+}
