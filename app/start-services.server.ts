@@ -58,7 +58,13 @@ export async function startServices(config: Config, options: { database?: Databa
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
-  const checkout = createBillingCheckout({ prisma: database.prisma, provider, appOrigin: config.appOrigin, activity });
+  const checkout = createBillingCheckout({
+    prisma: database.prisma,
+    provider,
+    appOrigin: config.appOrigin,
+    providerCalls: rateLimits.providerCalls,
+    activity,
+  });
   const handleCheckoutRequest = createBillingEndpoint({
     action: "checkout",
     run: (request) => checkout.start(request),

@@ -107,6 +107,24 @@ describe("provider calls per user", () => {
       for (let i = 0; i < CALLS_PER_MINUTE; i++) expect(await statusOf()).toBe(200);
       expect(await statusOf()).toBe(429);
     });
+    test("checkout starts count against the same provider calls as portal opens", async () => {
+      // nobody@demo.test has no subscription, so each checkout reaches the provider.
+      const nobody = await signIn(services, "nobody@demo.test");
+      const checkout = () =>
+        services.handleCheckoutRequest(
+          new Request(`${APP}/api/payments/checkout`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Cookie: nobody },
+            body: JSON.stringify({ plan: "pro" }),
+          }),
+          "json",
+        );
+      for (let i = 0; i < CALLS_PER_MINUTE; i++) expect((await checkout()).status).toBe(200);
+      const refused = await checkout();
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(0);
+      expect(services.emulator!.requests("stripe")).toHaveLength(CALLS_PER_MINUTE);
+    });
   });
 
   describe("with lemonsqueezy active", () => {

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import type { PrismaClient } from "~/db/generated/client.ts";
-import { logEvent } from "~/observability/log.server.ts";
+import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { type BillingActivity, outcomeOf } from "./activity.server.ts";
 import type { BillingRequest, BillingResult } from "./billing-endpoint.server.ts";
 import type { BillingFailure } from "./portal-failures.ts";
 import { findPlan } from "./plans.ts";
-import { type BillingProvider, ProviderError } from "./providers/provider.ts";
+import { callProvider } from "./provider-call.server.ts";
+import type { BillingProvider } from "./providers/provider.ts";
 import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
 
 /** Where the provider sends the user after paying: the account page says the subscription is being confirmed. */
@@ -29,6 +30,8 @@ export function createBillingCheckout(deps: {
   prisma: PrismaClient;
   provider: BillingProvider;
   appOrigin: string;
+  /** SPEC "Rate limits": provider calls per user, shared with the portal; none when left out. */
+  providerCalls?: RateLimit;
   /** Where every checkout start is recorded; nowhere when left out. */
   activity?: BillingActivity;
 }) {
@@ -81,35 +84,22 @@ export function createBillingCheckout(deps: {
     // A second checkout would charge twice: plan changes belong in the portal.
     if (user.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
 
-    const started = performance.now();
-    try {
-      const { url } = await provider.createCheckout({
-        plan: plan.id,
-        user: { id: user.id, email: user.email },
-        providerCustomerId: user.customers[0]?.providerCustomerId,
-        successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
-        cancelUrl: new URL(PRICING_PATH, appOrigin).href,
-        languages: request.languages,
-      });
-      timing.latencyMs = performance.now() - started;
-      return { ok: true, url };
-    } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      timing.latencyMs = performance.now() - started;
-      // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
-      logEvent("warn", "billing.checkout.provider_failure", {
-        provider: error.provider,
-        reason: error.kind,
-        detail: error.detail,
-        userId: request.userId,
-      });
-      return fail({
-        kind: "provider-failure",
-        provider: error.provider,
-        reason: error.kind,
-        retryAfterSeconds: error.retryAfterSeconds,
-      });
-    }
+    const call = await callProvider({
+      action: "checkout",
+      userId: user.id,
+      limit: deps.providerCalls,
+      call: () =>
+        provider.createCheckout({
+          plan: plan.id,
+          user: { id: user.id, email: user.email },
+          providerCustomerId: user.customers[0]?.providerCustomerId,
+          successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
+          cancelUrl: new URL(PRICING_PATH, appOrigin).href,
+          languages: request.languages,
+        }),
+    });
+    timing.latencyMs = call.latencyMs;
+    return call.ok ? { ok: true, url: call.value.url } : fail(call.failure);
   }
 }
 

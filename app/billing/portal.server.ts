@@ -8,11 +8,10 @@ import {
   type PortalIntent,
   type ProviderFailureKind,
   type ProviderId,
-  ProviderError,
 } from "./providers/provider.ts";
+import { callProvider } from "./provider-call.server.ts";
 import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
 import { type ReturnUrlPolicy, resolveReturnUrl } from "~/http/safe-url.ts";
-import { logEvent } from "~/observability/log.server.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 
 /**
@@ -107,34 +106,17 @@ export function createBillingPortal(deps: {
     const portalTarget = { intent, subscriptionId: subscription?.providerSubscriptionId };
 
     // Only a real provider call counts: everything refused above and a cached link cost nothing.
-    if (!target.servesPortalFromCache?.(customer, portalTarget)) {
-      const limited = await providerCalls.consume([request.userId]);
-      if (limited) return answer(fail({ kind: "too-many-requests", ...limited }), target.id, intent);
-    }
-
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
-    try {
-      const { url, deepLinked } = await target.createPortal(customer, { returnUrl, ...portalTarget, languages: request.languages });
-      // SPEC: a provider without deep links opens its portal home, and says so in `code`.
-      return answer({ ok: true, url, ...(deepLinked ? {} : { code: "deep_link_unsupported" }) }, target.id, intent, elapsed());
-    } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      // `detail` is a fixed phrase chosen by the adapter: safe to log, unlike the provider's own text.
-      logEvent("warn", "billing.portal.provider_failure", {
-        provider: error.provider,
-        reason: error.kind,
-        detail: error.detail,
-        userId: request.userId,
-      });
-      const failure: PortalFailure = {
-        kind: "provider-failure",
-        provider: error.provider,
-        reason: error.kind,
-        retryAfterSeconds: error.retryAfterSeconds,
-      };
-      return answer(fail(failure), target.id, intent, elapsed());
-    }
+    const call = await callProvider({
+      action: "portal",
+      userId: request.userId,
+      limit: providerCalls,
+      free: target.servesPortalFromCache?.(customer, portalTarget),
+      call: () => target.createPortal(customer, { returnUrl, ...portalTarget, languages: request.languages }),
+    });
+    if (!call.ok) return answer(fail(call.failure), target.id, intent, call.latencyMs);
+    const { url, deepLinked } = call.value;
+    // SPEC: a provider without deep links opens its portal home, and says so in `code`.
+    return answer({ ok: true, url, ...(deepLinked ? {} : { code: "deep_link_unsupported" }) }, target.id, intent, call.latencyMs);
   }
 
   /** The user's customer at the active provider, else one at another provider (the mismatch answer), else null. */
