@@ -211,6 +211,21 @@ describe("request ids, headers and the access log", () => {
     expect(line?.durationMs).toEqual(expect.any(Number));
     expect(line?.userId).toEqual(expect.any(String));
     expect(JSON.stringify(logLines(proxied))).not.toContain("secret-in-query");
+
+    // A resource route (the portal's JSON door) names the user too.
+    const portalRequestId = `access-portal-${Date.now()}`;
+    await send(proxied.port, "/api/payments/portal", {
+      method: "POST",
+      headers: {
+        Host: "app.example.test",
+        "X-Forwarded-Proto": "https",
+        Cookie: cookie,
+        "Content-Type": "application/json",
+        "X-Request-Id": portalRequestId,
+      },
+      body: "{}",
+    });
+    expect(await accessLine(proxied, portalRequestId)).toMatchObject({ method: "POST", path: "/api/payments/portal", userId: line?.userId });
   });
 
   test("a 404 is logged at info, never as an error", async () => {

@@ -1,5 +1,6 @@
 import { redirect } from "react-router";
 import { isCrossSiteRequest } from "~/http/cross-site.ts";
+import { recordSignedInUser, type RequestInfoHolder } from "~/http/request-info.ts";
 import { preferredLanguages } from "~/http/languages.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { type BillingAction, type BillingFailure, describeFailure } from "./portal-failures.ts";
@@ -16,6 +17,9 @@ export type BillingResult = { ok: true; url: string; code?: string } | { ok: fal
 export type BillingRequest = { userId: string | null; input: unknown; languages: readonly string[] };
 
 export type BillingDoor = "form-or-json" | "json";
+
+/** One billing door's handler: the request, which door it came through, and React Router's context when there is one. */
+export type BillingEndpoint = ReturnType<typeof createBillingEndpoint>;
 
 /**
  * The HTTP side of a billing action (the portal, the checkout), shared by its
@@ -42,7 +46,8 @@ export function createBillingEndpoint(deps: {
   const { action, run, flash, appOrigin, identify, pageFor } = deps;
   const loginPath = `/login?redirectTo=${encodeURIComponent(deps.loginReturnPath)}`;
 
-  return async function handleBillingRequest(request: Request, door: BillingDoor): Promise<Response> {
+  /** `context`, when React Router's, learns the signed-in user for the access log. */
+  return async function handleBillingRequest(request: Request, door: BillingDoor, context?: RequestInfoHolder): Promise<Response> {
     if (request.method !== "POST") {
       return json({ error: "Method Not Allowed" }, 405, { Allow: "POST" });
     }
@@ -57,7 +62,9 @@ export function createBillingEndpoint(deps: {
       const input = door === "json" && body.type !== "json" ? null : body.value;
 
       const languages = preferredLanguages(request.headers.get("Accept-Language"));
-      const result = await run({ userId: await identify(request), input, languages });
+      const userId = await identify(request);
+      if (userId && context) recordSignedInUser(context, userId);
+      const result = await run({ userId, input, languages });
       return wantsJson ? answerJson(result) : answerForm(result);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.

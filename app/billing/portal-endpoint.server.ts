@@ -1,4 +1,4 @@
-import { type BillingDoor, createBillingEndpoint } from "./billing-endpoint.server.ts";
+import { type BillingEndpoint, createBillingEndpoint } from "./billing-endpoint.server.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
 import type { BillingPortal } from "./portal.server.ts";
 
@@ -15,7 +15,7 @@ export function createPortalEndpoint(deps: {
   appOrigin: string;
   /** The signed-in user's id, or null. */
   identify: (request: Request) => Promise<string | null>;
-}): (request: Request, door: BillingDoor) => Promise<Response> {
+}): BillingEndpoint {
   return createBillingEndpoint({
     action: "portal",
     run: (request) => deps.portal.open(request),

@@ -18,8 +18,11 @@ export type RequestInfo = {
 
 export const requestInfoContext = createContext<RequestInfo>({ requestId: "", clientAddress: "unknown" });
 
+/** What carries a request's info: React Router's context (routes' `context`). */
+export type RequestInfoHolder = { get: (key: typeof requestInfoContext) => RequestInfo };
+
 /** Tells the access log who made this request. A no-op without a server entry (the default value is shared). */
-export function recordSignedInUser(context: { get: (key: typeof requestInfoContext) => RequestInfo }, userId: string) {
+export function recordSignedInUser(context: RequestInfoHolder, userId: string) {
   const info = context.get(requestInfoContext);
   if (info.requestId !== "") info.userId = userId;
 }

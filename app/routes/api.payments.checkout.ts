@@ -2,6 +2,6 @@ import type { Route } from "./+types/api.payments.checkout";
 import { handleCheckoutRequest } from "~/services.server.ts";
 
 // The JSON door of the checkout (`{"plan": "pro"}` → `{ url }`), for fetch-based clients.
-export const action = ({ request }: Route.ActionArgs) => handleCheckoutRequest(request, "json");
+export const action = ({ request, context }: Route.ActionArgs) => handleCheckoutRequest(request, "json", context);
 
-export const loader = ({ request }: Route.LoaderArgs) => handleCheckoutRequest(request, "json");
+// No loader: the server entry answers every other method with 405 and `Allow: POST` (POST-only route).
