@@ -1,4 +1,5 @@
 import { redirect } from "react-router";
+import type { PaymentProvider } from "~/db/generated/client.ts";
 import { isCrossSiteRequest } from "~/http/cross-site.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { type BillingAction, type BillingFailure, describeFailure } from "./portal-failures.ts";
@@ -9,6 +10,11 @@ import { readBodyUpTo } from "./request-body.server.ts";
 const MAX_BODY_BYTES = 64 * 1024;
 
 export type BillingResult = { ok: true; url: string } | { ok: false; failure: BillingFailure };
+
+type SignedInCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
+/** Who is asking, as the session lookup reads it. */
+export type SignedIn = { id: string; customers?: readonly SignedInCustomer[] };
 
 export type BillingDoor = "form-or-json" | "json";
 
@@ -23,12 +29,12 @@ export type BillingDoor = "form-or-json" | "json";
  */
 export function createBillingEndpoint(deps: {
   action: BillingAction;
-  /** The service: the user (or null) and the parsed body in, a URL or a failure out. */
-  run: (request: { userId: string | null; input: unknown }) => Promise<BillingResult>;
+  /** The service: the user (or null), their customers when known, and the parsed body in, a URL or a failure out. */
+  run: (request: { userId: string | null; customers?: readonly SignedInCustomer[]; input: unknown }) => Promise<BillingResult>;
   flash: PortalFlash;
   appOrigin: string;
-  /** The signed-in user's id, or null. */
-  identify: (request: Request) => Promise<string | null>;
+  /** The signed-in user (with their customers when the session lookup read them), or null. */
+  identify: (request: Request) => Promise<SignedIn | null>;
   /** The page a signed-out browser returns to after logging in. */
   loginReturnPath: string;
   /** The page where a failure's message is shown. */
@@ -51,7 +57,8 @@ export function createBillingEndpoint(deps: {
       // The JSON door accepts JSON only: that also keeps plain cross-site forms out.
       const input = door === "json" && body.type !== "json" ? null : body.value;
 
-      const result = await run({ userId: await identify(request), input });
+      const user = await identify(request);
+      const result = await run({ userId: user?.id ?? null, customers: user?.customers, input });
       return wantsJson ? answerJson(result) : answerForm(result);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { PrismaClient } from "~/db/generated/client.ts";
+import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
 import {
   type BillingProvider,
   type ProviderFailureKind,
@@ -29,6 +29,9 @@ export type PortalResult = { ok: true; url: string } | { ok: false; failure: Por
 /** What both doors (form and JSON) accept. Unknown fields are ignored, as a form may carry others. */
 const portalInput = z.object({ returnUrl: z.string().optional() });
 
+/** A customer row as the portal reads it. */
+type KnownCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
 export type BillingPortal = ReturnType<typeof createBillingPortal>;
 
 export function createBillingPortal(deps: {
@@ -41,13 +44,18 @@ export function createBillingPortal(deps: {
   const { prisma, provider, returnUrlPolicy } = deps;
   const providerCalls = deps.providerCalls ?? NO_LIMIT;
 
-  /** The user's customer at the active provider, else one at another provider (the mismatch answer), else null. */
-  async function findCustomer(userId: string) {
-    const customers = await prisma.customer.findMany({
-      where: { userId },
-      select: { provider: true, providerCustomerId: true },
-      orderBy: { createdAt: "asc" },
-    });
+  /**
+   * The user's customer at the active provider, else one at another provider (the mismatch answer), else null.
+   * `known`: the user's customers, oldest first, when the caller already read them (the session lookup does).
+   */
+  async function findCustomer(userId: string, known?: readonly KnownCustomer[]) {
+    const customers =
+      known ??
+      (await prisma.customer.findMany({
+        where: { userId },
+        select: { provider: true, providerCustomerId: true },
+        orderBy: { createdAt: "asc" },
+      }));
     return customers.find((customer) => customer.provider === provider.id) ?? customers[0] ?? null;
   }
 
@@ -61,7 +69,7 @@ export function createBillingPortal(deps: {
      * ShipFree's portal flow: session, body, return URL, customer row, active
      * provider, then the provider's portal URL.
      */
-    async open(request: { userId: string | null; input: unknown }): Promise<PortalResult> {
+    async open(request: { userId: string | null; input: unknown; customers?: readonly KnownCustomer[] }): Promise<PortalResult> {
       if (!request.userId) return fail({ kind: "unauthenticated" });
 
       const input = portalInput.safeParse(request.input);
@@ -70,7 +78,7 @@ export function createBillingPortal(deps: {
       const returnUrl = resolveReturnUrl(input.data.returnUrl, returnUrlPolicy);
       if (!returnUrl) return fail({ kind: "invalid-return-url" });
 
-      const customer = await findCustomer(request.userId);
+      const customer = await findCustomer(request.userId, request.customers);
       if (!customer) return fail({ kind: "no-customer" });
       if (customer.provider !== provider.id) {
         return fail({ kind: "provider-mismatch", customerProvider: customer.provider, activeProvider: provider.id });
