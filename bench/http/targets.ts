@@ -107,7 +107,8 @@ function serveCommand(buildPath: string | undefined): { command: string; args: s
   if (buildPath && script && /^react-router-serve\s+\S+$/.test(script.trim())) {
     return { command: "npm", args: ["exec", "--no", "--", "react-router-serve", buildPath] };
   }
-  return { command: "npm", args: ["run", "serve"] };
+  // Our own server entry (`node server/main.ts [build]`) takes the build as its argument.
+  return { command: "npm", args: ["run", "serve", ...(buildPath ? ["--", buildPath] : [])] };
 }
 
 async function startServe(name: string, options: { port: number; buildPath?: string; env: Record<string, string> }) {
