@@ -70,7 +70,7 @@ export async function startServices(config: Config, options: { database?: Databa
     run: (request) => checkout.start(request),
     flash,
     appOrigin: config.appOrigin,
-    identify: async (request) => (await auth.getUser(request))?.id ?? null,
+    identify: (request) => auth.getUser(request),
     loginReturnPath: "/pricing",
     // Already subscribed: the account page is where the subscription is managed.
     pageFor: (failure) => (failure.kind === "already-subscribed" ? "/account" : "/pricing"),
@@ -86,7 +86,7 @@ export async function startServices(config: Config, options: { database?: Databa
     portal,
     flash,
     appOrigin: config.appOrigin,
-    identify: async (request) => (await auth.getUser(request))?.id ?? null,
+    identify: (request) => auth.getUser(request),
   });
 
   async function stop() {

@@ -4,20 +4,20 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Client } from "pg";
-import { IN_MEMORY_DATA_DIR, openDatabase, pgliteExecutor, type Database } from "~/db/database.server.ts";
+import { IN_MEMORY_DATA_DIR, openDatabase, pgliteExecutor, type Database, type DatabaseOptions } from "~/db/database.server.ts";
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR, readMigrations } from "~/db/migrations.server.ts";
 
 /**
  * A fresh, migrated, empty database for one test: in-memory PGlite, or a new database on the
  * server at TEST_DATABASE_URL (dropped again by `close()`).
  */
-export async function createTestDatabase(): Promise<Database> {
+export async function createTestDatabase(options: Pick<DatabaseOptions, "onQuery"> = {}): Promise<Database> {
   const serverUrl = process.env.TEST_DATABASE_URL;
-  return serverUrl ? createServerTestDatabase(serverUrl) : createEmbeddedTestDatabase();
+  return serverUrl ? createServerTestDatabase(serverUrl, options) : createEmbeddedTestDatabase(options);
 }
 
-async function createEmbeddedTestDatabase(): Promise<Database> {
-  return openDatabase({ kind: "embedded", dataDir: IN_MEMORY_DATA_DIR, initialData: await migratedTemplate() });
+async function createEmbeddedTestDatabase(options: DatabaseOptions): Promise<Database> {
+  return openDatabase({ kind: "embedded", dataDir: IN_MEMORY_DATA_DIR, initialData: await migratedTemplate() }, options);
 }
 
 // Loading a data folder tarball takes ~0.6 s where creating a new cluster takes 4-10 s. Both
@@ -72,13 +72,13 @@ async function pgliteVersion(): Promise<string> {
   return (JSON.parse(manifest) as { version: string }).version;
 }
 
-async function createServerTestDatabase(serverUrl: string): Promise<Database> {
+async function createServerTestDatabase(serverUrl: string, options: DatabaseOptions): Promise<Database> {
   // Migrating an empty server database takes milliseconds: no template needed there.
   const databaseName = `test_${randomUUID().replaceAll("-", "")}`;
   await onServer(serverUrl, (admin) => admin.query(`CREATE DATABASE "${databaseName}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${databaseName}`;
-  const database = await openDatabase({ kind: "postgres", url: url.toString() }).catch(async (error: unknown) => {
+  const database = await openDatabase({ kind: "postgres", url: url.toString() }, options).catch(async (error: unknown) => {
     await dropDatabase(serverUrl, databaseName);
     throw error;
   });

@@ -10,7 +10,10 @@ import { readForm } from "~/http/form-body.ts";
 import { safeRedirectPath } from "~/http/safe-url.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
 
-export type AuthUser = SessionUser;
+export type AuthUser = { id: string; email: string };
+
+/** The user a session cookie signs in, with their billing customers (read in the same query). */
+export type SignedInUser = SessionUser;
 
 export const INVALID_CREDENTIALS_MESSAGE = "Invalid email or password.";
 export const UNREADABLE_FORM_MESSAGE = "We could not read that form. Please fill it in and try again.";
@@ -60,12 +63,12 @@ export type SignupResult =
 
 export type Auth = {
   /** The signed-in user, or null (no cookie, or one that is tampered with, expired or logged out). */
-  getUser(request: Request): Promise<AuthUser | null>;
+  getUser(request: Request): Promise<SignedInUser | null>;
   /**
    * The signed-in user; otherwise throws a redirect to `/login?redirectTo=…` (the request's
    * path and query unless `redirectTo` is given) that also clears a dead cookie.
    */
-  requireUser(request: Request, options?: { redirectTo?: string }): Promise<AuthUser>;
+  requireUser(request: Request, options?: { redirectTo?: string }): Promise<SignedInUser>;
   /** Throws a redirect to `/account` when someone is already signed in. */
   requireAnonymous(request: Request): Promise<void>;
   /**

@@ -1,13 +1,22 @@
 import { randomBytes } from "node:crypto";
 import { createCookie } from "react-router";
-import type { PrismaClient } from "~/db/generated/client.ts";
+import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
+import { createSignedCookieReader } from "./signed-cookie.server.ts";
 
 export const SESSION_COOKIE_NAME = "__session";
 export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 const COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE_NAME}=`);
 
-export type SessionUser = { id: string; email: string };
+/** A billing account of the user's, as the portal needs it. */
+export type SessionCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
+export type SessionUser = {
+  id: string;
+  email: string;
+  /** The user's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
+  customers: SessionCustomer[];
+};
 
 /** What the request's cookie says: no cookie, a live session, or a cookie that no longer signs anyone in. */
 export type SessionLookup =
@@ -35,6 +44,14 @@ export type SessionStoreOptions = {
   now?: () => Date;
 };
 
+type SessionRow = {
+  expirationDate: Date;
+  userId: string;
+  email: string;
+  provider: PaymentProvider | null;
+  providerCustomerId: string | null;
+};
+
 /**
  * Server-side sessions: the signed cookie holds only an opaque random id; the Session row holds
  * the user and the expiry, so deleting the row signs a copied cookie out.
@@ -55,12 +72,13 @@ export function createSessionStore({
     path: "/",
     secure,
   });
+  const readCookie = createSignedCookieReader(SESSION_COOKIE_NAME, secrets);
 
   async function readSessionId(request: Request): Promise<string | null | undefined> {
     const header = request.headers.get("Cookie");
     if (!header) return undefined;
     // `parse` answers null for a missing cookie and for a bad signature alike: tell them apart.
-    const value: unknown = await cookie.parse(header);
+    const value = readCookie(header);
     if (value === null) return COOKIE_PRESENT.test(header) ? null : undefined;
     return typeof value === "string" && value.length > 0 ? value : null;
   }
@@ -73,16 +91,24 @@ export function createSessionStore({
     const sessionId = await readSessionId(request);
     if (sessionId === undefined) return { status: "none" };
     if (sessionId === null) return { status: "invalid" };
-    const session = await prisma.session.findUnique({
-      where: { id: sessionId },
-      select: { id: true, expirationDate: true, user: { select: { id: true, email: true } } },
-    });
-    if (!session) return { status: "invalid" };
-    if (session.expirationDate.getTime() <= now().getTime()) {
-      await prisma.session.deleteMany({ where: { id: session.id } });
+    // Session, user and customers in one statement: this runs on every signed-in request.
+    const rows = await prisma.$queryRaw<SessionRow[]>`
+      SELECT s."expirationDate", u."id" AS "userId", u."email", c."provider"::text AS "provider", c."providerCustomerId"
+      FROM "Session" s
+      JOIN "User" u ON u."id" = s."userId"
+      LEFT JOIN "Customer" c ON c."userId" = u."id"
+      WHERE s."id" = ${sessionId}
+      ORDER BY c."createdAt" ASC`;
+    const first = rows[0];
+    if (!first) return { status: "invalid" };
+    if (first.expirationDate.getTime() <= now().getTime()) {
+      await prisma.session.deleteMany({ where: { id: sessionId } });
       return { status: "invalid" };
     }
-    return { status: "active", sessionId: session.id, user: session.user };
+    const customers = rows.flatMap((row) =>
+      row.provider && row.providerCustomerId ? [{ provider: row.provider, providerCustomerId: row.providerCustomerId }] : [],
+    );
+    return { status: "active", sessionId, user: { id: first.userId, email: first.email, customers } };
   }
 
   // React Router hands every loader of one page request the same Request (the root's and the

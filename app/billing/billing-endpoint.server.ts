@@ -1,4 +1,5 @@
 import { redirect } from "react-router";
+import type { PaymentProvider } from "~/db/generated/client.ts";
 import { isCrossSiteRequest } from "~/http/cross-site.ts";
 import { recordSignedInUser, type RequestInfoHolder } from "~/http/request-info.ts";
 import { preferredLanguages } from "~/http/languages.ts";
@@ -14,7 +15,18 @@ const MAX_BODY_BYTES = 64 * 1024;
 export type BillingResult = { ok: true; url: string; code?: string } | { ok: false; failure: BillingFailure };
 
 /** What the service is asked: who, what (the parsed body) and in which languages (Accept-Language, best first). */
-export type BillingRequest = { userId: string | null; input: unknown; languages: readonly string[] };
+type SignedInCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
+export type BillingRequest = {
+  userId: string | null;
+  /** The user's customers, when the session lookup already read them (the portal then reads none itself). */
+  customers?: readonly SignedInCustomer[];
+  input: unknown;
+  languages: readonly string[];
+};
+
+/** Who is asking, as the session lookup reads it. */
+export type SignedIn = { id: string; customers?: readonly SignedInCustomer[] };
 
 export type BillingDoor = "form-or-json" | "json";
 
@@ -32,12 +44,12 @@ export type BillingEndpoint = ReturnType<typeof createBillingEndpoint>;
  */
 export function createBillingEndpoint(deps: {
   action: BillingAction;
-  /** The service: the user (or null) and the parsed body in, a URL or a failure out. */
+  /** The service: the user (or null), their customers when the session lookup read them, and the parsed body in. */
   run: (request: BillingRequest) => Promise<BillingResult>;
   flash: PortalFlash;
   appOrigin: string;
-  /** The signed-in user's id, or null. */
-  identify: (request: Request) => Promise<string | null>;
+  /** The signed-in user (with their customers when the session lookup read them), or null. */
+  identify: (request: Request) => Promise<SignedIn | null>;
   /** The page a signed-out browser returns to after logging in. */
   loginReturnPath: string;
   /** The page where a failure's message is shown. */
@@ -62,9 +74,9 @@ export function createBillingEndpoint(deps: {
       const input = door === "json" && body.type !== "json" ? null : body.value;
 
       const languages = preferredLanguages(request.headers.get("Accept-Language"));
-      const userId = await identify(request);
-      if (userId && context) recordSignedInUser(context, userId);
-      const result = await run({ userId, input, languages });
+      const user = await identify(request);
+      if (user && context) recordSignedInUser(context, user.id);
+      const result = await run({ userId: user?.id ?? null, customers: user?.customers, input, languages });
       return wantsJson ? answerJson(result) : answerForm(result);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.

@@ -1,4 +1,4 @@
-import { type BillingEndpoint, createBillingEndpoint } from "./billing-endpoint.server.ts";
+import { type BillingEndpoint, createBillingEndpoint, type SignedIn } from "./billing-endpoint.server.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
 import type { BillingPortal } from "./portal.server.ts";
 
@@ -13,8 +13,8 @@ export function createPortalEndpoint(deps: {
   portal: BillingPortal;
   flash: PortalFlash;
   appOrigin: string;
-  /** The signed-in user's id, or null. */
-  identify: (request: Request) => Promise<string | null>;
+  /** The signed-in user (with their customers, so the portal reads none itself), or null. */
+  identify: (request: Request) => Promise<SignedIn | null>;
 }): BillingEndpoint {
   return createBillingEndpoint({
     action: "portal",

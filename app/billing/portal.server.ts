@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { PrismaClient } from "~/db/generated/client.ts";
+import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
 import type { BillingActivity } from "./activity.server.ts";
 import { outcomeOf } from "./activity.server.ts";
 import {
@@ -45,7 +45,12 @@ export type PortalRequest = {
   input: unknown;
   /** The user's languages, most preferred first (Accept-Language). */
   languages?: readonly string[];
+  /** The user's customers, oldest first, when the session lookup already read them. */
+  customers?: readonly KnownCustomer[];
 };
+
+/** A customer row as the portal reads it. */
+type KnownCustomer = { provider: PaymentProvider; providerCustomerId: string };
 
 export type BillingPortal = ReturnType<typeof createBillingPortal>;
 
@@ -92,7 +97,7 @@ export function createBillingPortal(deps: {
     const returnUrl = resolveReturnUrl(input.data.returnUrl, returnUrlPolicy);
     if (!returnUrl) return answer(fail({ kind: "invalid-return-url" }), provider.id, intent);
 
-    const customer = await findCustomer(request.userId);
+    const customer = await findCustomer(request.userId, request.customers);
     if (!customer) return answer(fail({ kind: "no-customer" }), provider.id, intent);
     // The active provider, or a previous one still enabled for its customers (BILLING_LEGACY_PROVIDERS).
     const target = portalProviders.get(customer.provider);
@@ -119,13 +124,18 @@ export function createBillingPortal(deps: {
     return answer({ ok: true, url, ...(deepLinked ? {} : { code: "deep_link_unsupported" }) }, target.id, intent, call.latencyMs);
   }
 
-  /** The user's customer at the active provider, else one at another provider (the mismatch answer), else null. */
-  async function findCustomer(userId: string) {
-    const customers = await prisma.customer.findMany({
-      where: { userId },
-      select: { provider: true, providerCustomerId: true },
-      orderBy: { createdAt: "asc" },
-    });
+  /**
+   * The user's customer at the active provider, else one at another provider (the mismatch answer), else null.
+   * `known`: the user's customers, oldest first, when the caller already read them (the session lookup does).
+   */
+  async function findCustomer(userId: string, known?: readonly KnownCustomer[]) {
+    const customers =
+      known ??
+      (await prisma.customer.findMany({
+        where: { userId },
+        select: { provider: true, providerCustomerId: true },
+        orderBy: { createdAt: "asc" },
+      }));
     return customers.find((customer) => customer.provider === provider.id) ?? customers[0] ?? null;
   }
 

@@ -1,4 +1,5 @@
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Client, Pool, type ClientBase } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -26,6 +27,15 @@ export type DatabaseTarget =
 
 export interface DatabaseOptions {
   migrationsDir?: string;
+  /** Called with every SQL statement Prisma sends (tests count them; an operator may trace them). */
+  onQuery?: (sql: string) => void;
+}
+
+function createPrismaClient(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string) => void) {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  prisma.$on("query", (event) => onQuery(event.query));
+  return prisma;
 }
 
 export interface Database {
@@ -40,17 +50,22 @@ export interface Database {
 export async function openDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<Database> {
   const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   return target.kind === "embedded"
-    ? openEmbeddedDatabase(target.dataDir, target.initialData, migrationsDir)
-    : openPostgresDatabase(target.url, migrationsDir, target.poolSize);
+    ? openEmbeddedDatabase(target.dataDir, target.initialData, migrationsDir, options.onQuery)
+    : openPostgresDatabase(target.url, migrationsDir, target.poolSize, options.onQuery);
 }
 
-async function openEmbeddedDatabase(dataDir: string, initialData: Blob | undefined, migrationsDir: string): Promise<Database> {
+async function openEmbeddedDatabase(
+  dataDir: string,
+  initialData: Blob | undefined,
+  migrationsDir: string,
+  onQuery?: (sql: string) => void,
+): Promise<Database> {
   const lock = dataDir.startsWith("memory://") ? undefined : lockDataDir(dataDir);
   let pglite: PGlite | undefined;
   try {
     pglite = await PGlite.create(dataDir, initialData ? { loadDataDir: initialData } : {});
     const { applied } = await applyMigrations(pgliteExecutor(pglite), migrationsDir);
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    const prisma = createPrismaClient(new PrismaPGlite(pglite), onQuery);
     const openPglite = pglite;
     return {
       prisma,
@@ -96,7 +111,12 @@ function connectionProblem(error: unknown): string {
   return (typeof code === "string" && CONNECTION_PROBLEMS[code]) || `the connection failed (${typeof code === "string" ? code : "no error code"})`;
 }
 
-async function openPostgresDatabase(url: string, migrationsDir: string, poolSize?: number): Promise<Database> {
+async function openPostgresDatabase(
+  url: string,
+  migrationsDir: string,
+  poolSize?: number,
+  onQuery?: (sql: string) => void,
+): Promise<Database> {
   // One dedicated connection for the run: the advisory lock belongs to a session, not a pool.
   let migrationClient: Client;
   try {
@@ -114,7 +134,7 @@ async function openPostgresDatabase(url: string, migrationsDir: string, poolSize
     await migrationClient.end();
   }
   const pool = new Pool({ connectionString: url, max: poolSize });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = createPrismaClient(new PrismaPg(pool), onQuery);
   return {
     prisma,
     kind: "postgres",

@@ -231,6 +231,7 @@ ${markdownTable(results.goals.map((g) => ({ target: g.goal, measured: g.measured
 
 "Added p99" is the delayed run's p99 less the delay the emulator adds to each provider call.
 ${notes(results.servers)}
+${PROFILES}
 ## Rerun
 
 \`npm run bench\` builds the app and the framework floor (\`bench/framework-floor/\`), starts every server with the
@@ -240,6 +241,30 @@ that database). Shorter runs: \`BENCH_SECONDS\`, \`BENCH_WARMUP_SECONDS\`, \`BEN
 \`BENCH_SERVERS=floor,peer\`, \`BENCH_SKIP_BUILD=1\`; \`BENCH_LABEL\` marks a run that is not to be read as final.
 `;
 }
+
+/**
+ * Where the main thread's time goes, from `--cpu-prof` on `node server/main.ts` under load (form door, signed in,
+ * Polar, emulator in its own process). Written by hand from profiles taken on 2026-11-29; retake them when the hot
+ * path changes (issue 9).
+ */
+const PROFILES = `## Where the time goes (profiles)
+
+- **PostgreSQL, c=50, before issue 9's changes** (2.6 ms CPU per request under the profiler): undici (the provider
+  call) 10%, Prisma 8%, WebCrypto 7% (React Router's cookie check imports the HMAC key and verifies through
+  \`crypto.subtle\` on every request), React Router 6%, node-postgres 3%, socket writes 11% (three SQL statements:
+  session, user, customer).
+- **After** (1.9 ms under the profiler): one SQL statement for session, user and customers; the cookie verified with
+  node:crypto HMAC keys made once. WebCrypto is gone from the profile; undici 14%, React Router 7%, Prisma 5%.
+  What is left is the provider call (undici and its socket writes) and React Router's request handling.
+- **Embedded database, c=100** (emulator in its own process): PGlite's WebAssembly 27% and its JavaScript layer
+  (result parsing, file system) 17% of the main thread, on the same event loop as every request: a slow query
+  holds every other request back, hence the tail (max 2.8 s) and the memory (idle about 545 MiB, WebAssembly heap
+  included). ADR 015 records the plan to move it off the main thread; it is not done yet.
+- **300 ms provider latency, c=200**: the added p99 comes from the CPU, not from waiting on the provider: 200
+  clients over 0.3 s need about 670 requests/s, which at 1.3 ms of CPU each is most of a core, on a machine whose
+  two cores also run the emulator and the load generator. The bulkhead (256 calls in flight per provider) and
+  undici's keep-alive mean no call waits for a connection or a slot at c=200.
+`;
 
 function notes(servers: ServerRecord[]): string {
   const lines = servers.flatMap((s) => s.notes.map((note) => `- ${s.server}: ${note}`));

@@ -97,20 +97,6 @@ async function polarCallsSeen(emulator: Emulator): Promise<number> {
 }
 
 /**
- * Whether the emulator answers Polar's customer session with `customer.avatar_url: null`, which
- * Polar never sends and `@polar-sh/remix`'s 0.x SDK rejects (then the peer's process fills it in).
- */
-async function emulatorSendsNullAvatar(emulator: Emulator): Promise<boolean> {
-  const response = await fetch(`${emulator.origin}/v1/customer-sessions/`, {
-    method: "POST",
-    headers: { authorization: "Bearer polar_oat_benchmarkprobe", "content-type": "application/json" },
-    body: JSON.stringify({ customer_id: DEMO_ACCOUNTS[1].customer.providerCustomerId }),
-  });
-  const body = (await response.json()) as { customer?: { avatar_url?: unknown } };
-  return body.customer?.avatar_url === null;
-}
-
-/**
  * How `npm run serve` is started for a build other than the app's: the server entry is asked
  * for it with BUILD_PATH; while the script is still `react-router-serve ./build/server/index.js`
  * (which takes the build only as its argument), the same server is run with the other build.
@@ -121,7 +107,8 @@ function serveCommand(buildPath: string | undefined): { command: string; args: s
   if (buildPath && script && /^react-router-serve\s+\S+$/.test(script.trim())) {
     return { command: "npm", args: ["exec", "--no", "--", "react-router-serve", buildPath] };
   }
-  return { command: "npm", args: ["run", "serve"] };
+  // Our own server entry (`node server/main.ts [build]`) takes the build as its argument.
+  return { command: "npm", args: ["run", "serve", ...(buildPath ? ["--", buildPath] : [])] };
 }
 
 async function startServe(name: string, options: { port: number; buildPath?: string; env: Record<string, string> }) {
@@ -219,11 +206,10 @@ export async function startFrameworkFloor(): Promise<RunningServer> {
 export async function startPeer(emulator: Emulator): Promise<RunningServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const fillAvatarUrl = await emulatorSendsNullAvatar(emulator);
   const { started, pid } = await startServe("peer", {
     port,
     buildPath: FRAMEWORK_FLOOR_SERVER,
-    env: { APP_URL: origin, BENCH_POLAR_API_URL: emulator.origin, BENCH_PEER_FILL_AVATAR_URL: fillAvatarUrl ? "1" : "0" },
+    env: { APP_URL: origin, BENCH_POLAR_API_URL: emulator.origin },
   });
   const doors: TargetDoor[] = [
     {
@@ -235,13 +221,7 @@ export async function startPeer(emulator: Emulator): Promise<RunningServer> {
     },
   ];
   await expectDoor(origin, doors[0]!, started);
-  const notes = fillAvatarUrl
-    ? [
-        "The emulator answers `customer.avatar_url: null`; Polar sends a string and every 0.x SDK requires one, " +
-          "so the peer's fetch wrapper fills it in (one string replace per call).",
-      ]
-    : [];
-  const record: ServerRecord = { server: "peer", ...(await settle(pid)), peakRssMiB: Number.NaN, notes };
+  const record: ServerRecord = { server: "peer", ...(await settle(pid)), peakRssMiB: Number.NaN, notes: [] };
   return { name: "peer", origin, pid, doors, record, usesSharedEmulator: true, stop: closer(started, pid, record) };
 }
 

@@ -94,6 +94,18 @@ describe.each(PROVIDER_IDS)("%s inside the resilience policy", (providerId) => {
     expect(await requestsStillWaiting()).toBe(0);
   });
 
+  it("refuses a call past its bound of calls in flight at once (busy, retry in a second) without calling the provider", async () => {
+    const billing = provider({ maxConcurrentCalls: 2 });
+    emulator.failNext(providerId, { delayMs: 300, times: 2 });
+    const inFlight = [attempt(billing), attempt(billing)];
+    const refused = await attempt(billing);
+    expect(refused.outcome).toMatchObject({ kind: "rate-limited", retryAfterSeconds: 1 });
+    for (const { outcome } of await Promise.all(inFlight)) expect(outcome).toHaveProperty("url");
+    expect(providerCalls()).toBe(2);
+    // The slots are free again, and the refusal opened no circuit.
+    expect((await attempt(billing)).outcome).toHaveProperty("url");
+  });
+
   it("retries a server error once, within the budget, and succeeds when the retry does", async () => {
     emulator.failNext(providerId, { status: 503 });
     const { outcome } = await attempt();

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import {
+  BulkheadRejectedError,
   BrokenCircuitError,
   CircuitState,
   ConsecutiveBreaker,
   ConstantBackoff,
   TaskCancelledError,
   TimeoutStrategy,
+  bulkhead,
   circuitBreaker,
   handleWhen,
   retry,
@@ -28,6 +30,8 @@ export type ResiliencePolicy = {
   breakerFailures: number;
   /** How long an open circuit answers at once before letting one trial call through. */
   breakerCoolDownMs: number;
+  /** Calls to this provider in flight at once; one more is refused at once (503, Retry-After) rather than queued. */
+  maxConcurrentCalls: number;
 };
 
 export const DEFAULT_RESILIENCE: Omit<ResiliencePolicy, "timeoutMs"> = {
@@ -35,7 +39,12 @@ export const DEFAULT_RESILIENCE: Omit<ResiliencePolicy, "timeoutMs"> = {
   retryDelayMs: 100,
   breakerFailures: 5,
   breakerCoolDownMs: 30_000,
+  // Above the benchmark's 200 concurrent clients waiting on a slow provider: a bound on sockets, not a throttle.
+  maxConcurrentCalls: 256,
 };
+
+/** Seconds a refused caller is asked to wait when every slot to the provider is taken: the calls in flight end within a timeout. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
 
 /** What says the provider itself is in trouble; a refusal of our request (unknown customer, bad key) does not. */
 const PROVIDER_TROUBLE = new Set<ProviderFailureKind>(["timeout", "unavailable", "rate-limited"]);
@@ -69,6 +78,9 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
     { maxAttempts: policy.retries, backoff: new ConstantBackoff(policy.retryDelayMs) },
   );
 
+  // No queue: a caller past the bound waits for nothing and hears so at once.
+  const inFlight = bulkhead(policy.maxConcurrentCalls, 0);
+
   function circuitOpen(): ProviderError {
     const remainingMs = openedAt + policy.breakerCoolDownMs - Date.now();
     return new ProviderError(provider.id, "circuit-open", "circuit open after repeated failures", Math.max(1, Math.ceil(remainingMs / 1000)));
@@ -86,7 +98,7 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
     let lastAttempt: CallScope | undefined;
 
     try {
-      return await wrap(breaker, deadline, retryPolicy).execute(({ signal }) => {
+      return await wrap(inFlight, breaker, deadline, retryPolicy).execute(({ signal }) => {
         // The retry policy may wake from its backoff after the deadline: send nothing then.
         if (signal.aborted) throw new TaskCancelledError();
         lastAttempt = { signal };
@@ -94,6 +106,10 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       });
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw circuitOpen();
+      if (error instanceof BulkheadRejectedError) {
+        // Our own bound, not the provider's answer: the user hears "busy" like a provider's 429, and the breaker counts nothing.
+        throw new ProviderError(provider.id, "rate-limited", "too many calls to the provider in flight", BUSY_RETRY_AFTER_SECONDS);
+      }
       if (timedOut || error instanceof TaskCancelledError) {
         throw new ProviderError(provider.id, "timeout", "no answer within the time budget");
       }

@@ -5,7 +5,7 @@ import { routePolarSandboxTo } from "./polar-sandbox-routing.server.ts";
 
 // The harness starts the peer with the emulator's origin; without it the peer would call the real sandbox.
 const emulatorOrigin = process.env.BENCH_POLAR_API_URL;
-if (emulatorOrigin) routePolarSandboxTo(emulatorOrigin, { fillAvatarUrl: process.env.BENCH_PEER_FILL_AVATAR_URL === "1" });
+if (emulatorOrigin) routePolarSandboxTo(emulatorOrigin);
 
 // No session, no database: the customer is fixed, as in the comparison.
 const polarCustomerId = DEMO_ACCOUNTS[1].customer.providerCustomerId;

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { parseConfig } from "~/config/env.server.ts";
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
+import { type Services, startServices } from "~/start-services.server.ts";
+import { createTestDatabase } from "./database.ts";
+
+// The portal's hot path (issue 9): a signed-in click on "Manage billing" reads the session, the user
+// and their customer in one SQL statement, then calls the provider; the one other statement is the
+// billing activity's record of the open (SPEC "Beyond the portal").
+
+const APP = "http://app.test";
+const statements: string[] = [];
+let services: Services;
+
+beforeAll(async () => {
+  const config = parseConfig({
+    APP_ENV: "test",
+    APP_URL: APP,
+    PAYMENT_PROVIDER: "polar",
+    PAYMENT_EMULATOR: "1",
+    // The provider-call limit is its own statement (tests/rate-limits.test.ts); off here.
+    RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
+  });
+  services = await startServices(config, { database: await createTestDatabase({ onQuery: (sql) => statements.push(sql) }) });
+}, 60_000);
+afterAll(() => services?.stop());
+
+async function signIn(email: string): Promise<string> {
+  const result = await services.auth.login(
+    new Request(`${APP}/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ email, password: DEMO_PASSWORD }),
+    }),
+  );
+  if (!result.ok) throw new Error(`could not sign in ${email}`);
+  return result.headers.get("Set-Cookie")!.split(";")[0]!;
+}
+
+function portalPost(cookie: string): Request {
+  return new Request(`${APP}/billing/portal`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: APP, Cookie: cookie },
+    body: new URLSearchParams({ returnUrl: "/account" }),
+  });
+}
+
+/** The statements besides the activity record's insert. */
+function reads(): string[] {
+  const activity = statements.filter((sql) => sql.includes('"BillingActivity"'));
+  expect(activity).toHaveLength(1);
+  return statements.filter((sql) => !activity.includes(sql));
+}
+
+test("opening the portal asks the database one question: session, user and customer together", async () => {
+  const cookie = await signIn(DEMO_ACCOUNTS.find((account) => account.customer?.provider === "polar")!.email);
+  statements.length = 0;
+  const response = await services.handlePortalRequest(portalPost(cookie), "form-or-json");
+  expect(response.status).toBe(303);
+  expect(new URL(response.headers.get("Location")!).origin).toBe(services.emulator!.origin);
+  expect(reads()).toHaveLength(1);
+});
+
+test("a signed-in user without a customer is answered from that same one statement", async () => {
+  const cookie = await signIn(DEMO_ACCOUNTS.find((account) => !account.customer)!.email);
+  statements.length = 0;
+  const response = await services.handlePortalRequest(portalPost(cookie), "form-or-json");
+  expect(response.status).toBe(303);
+  expect(response.headers.get("Location")).toBe("/account");
+  expect(reads()).toHaveLength(1);
+});
