@@ -153,6 +153,7 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
 
     expect(applied).toEqual(projectMigrationNames);
     expect(await tableNames()).toEqual([
+      "BillingActivity",
       "Customer",
       "Password",
       "RateLimit",
