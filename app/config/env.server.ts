@@ -8,7 +8,7 @@ import { emptyAsUndefined } from "./env-fields.ts";
  * touches `process.env`: it receives a `Config`.
  *
  * `APP_ENV=production` is the one switch for a deployment. NODE_ENV cannot be
- * it: react-router-serve sets NODE_ENV=production whenever it is unset, so a
+ * it: the server (server/main.ts) sets NODE_ENV=production whenever it is unset, so a
  * demo started with `npm start` would look like a deployment.
  */
 const DEV_SESSION_SECRET = "dev-only-session-secret-not-for-production";
