@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -96,32 +96,12 @@ async function polarCallsSeen(emulator: Emulator): Promise<number> {
   return ((await response.json()) as unknown[]).length;
 }
 
-/**
- * How `npm run serve` is started for a build other than the app's: the server entry is asked
- * for it with BUILD_PATH; while the script is still `react-router-serve ./build/server/index.js`
- * (which takes the build only as its argument), the same server is run with the other build.
- */
-function serveCommand(buildPath: string | undefined): { command: string; args: string[] } {
-  const script = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
-    .serve;
-  if (buildPath && script && /^react-router-serve\s+\S+$/.test(script.trim())) {
-    return { command: "npm", args: ["exec", "--no", "--", "react-router-serve", buildPath] };
-  }
-  // Our own server entry (`node server/main.ts [build]`) takes the build as its argument.
-  return { command: "npm", args: ["run", "serve", ...(buildPath ? ["--", buildPath] : [])] };
-}
-
 async function startServe(name: string, options: { port: number; buildPath?: string; env: Record<string, string> }) {
-  const { command, args } = serveCommand(options.buildPath);
-  const started = startProcess(name, command, args, {
+  // `npm run serve` is our server entry (`node server/main.ts [build]`): another build is its argument.
+  const args = ["run", "serve", ...(options.buildPath ? ["--", options.buildPath] : [])];
+  const started = startProcess(name, "npm", args, {
     cwd: ROOT,
-    env: {
-      PORT: String(options.port),
-      // Bind where the load goes (react-router-serve reads HOST).
-      HOST: "127.0.0.1",
-      ...(options.buildPath ? { BUILD_PATH: options.buildPath } : {}),
-      ...options.env,
-    },
+    env: { PORT: String(options.port), ...options.env },
   });
   await waitForPort(started, options.port, START_TIMEOUT_MS);
   return { started, pid: listeningPid(started.child.pid!, options.port) };
