@@ -47,7 +47,7 @@ export default defineConfig({
   })),
   projects: E2E_APPS.map((app) => ({
     name: app.provider,
-    testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /billing-portal\.spec\.ts/,
+    testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|lifecycle)\.spec\.ts/,
     use: { ...devices["Desktop Chrome"], baseURL: app.baseURL, provider: app.provider },
   })),
 });

@@ -20,7 +20,7 @@ if (customer) {
       data: {
         email: customer.email,
         password: { create: { hash: await hashPassword(DEMO_PASSWORD) } },
-        customer: { create: { provider, providerCustomerId: customer.providerCustomerId } },
+        customers: { create: { provider, providerCustomerId: customer.providerCustomerId } },
       },
     });
   } finally {
