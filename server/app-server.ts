@@ -204,8 +204,8 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
     const lineStart = rawPacket ? rawPacket.lastIndexOf("\n", Math.max(0, bytesParsed - 1)) + 1 : 0;
     const line = REQUEST_LINE.exec(rawPacket?.subarray(lineStart, lineStart + 2048).toString("latin1") ?? "");
     if (!line) return "400 Bad Request";
-    const path = URL.parse(line[1]!, "http://request.invalid")?.pathname ?? "/";
-    const allow = (methods.allowed(path)?.methods ?? ["GET", "HEAD"]).join(", ");
+    const requestPath = URL.parse(line[1]!, "http://request.invalid")?.pathname ?? "/";
+    const allow = (methods.allowed(requestPath)?.methods ?? ["GET", "HEAD"]).join(", ");
     return `405 Method Not Allowed\r\nAllow: ${allow}`;
   }
 
