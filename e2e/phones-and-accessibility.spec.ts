@@ -89,34 +89,36 @@ test.describe("the page that is not there", () => {
   });
 });
 
-/** The focused element's outline: drawn, at least 2 px, and 3:1 against what is behind it (alpha blended). */
-async function focusRingContrast(page: Page) {
+/** The focused element's outline: its style, width, and contrast against what is behind it. */
+async function focusRing(page: Page) {
   return page.evaluate(() => {
-    const parse = (color: string) => {
-      const [r = 0, g = 0, b = 0, a = 1] = (color.match(/[\d.]+/g) ?? []).map(Number);
-      return { r, g, b, a: color.startsWith("rgba") ? a : 1 };
+    // A canvas paints any CSS colour (color-mix, oklch, alpha…) into plain pixels, composited as the page would be.
+    const context = document.createElement("canvas").getContext("2d", { willReadFrequently: true })!;
+    const paint = (...colors: string[]) => {
+      context.clearRect(0, 0, 1, 1);
+      for (const color of colors) {
+        context.fillStyle = color;
+        context.fillRect(0, 0, 1, 1);
+      }
+      return context.getImageData(0, 0, 1, 1).data;
     };
-    const luminance = ({ r, g, b }: { r: number; g: number; b: number }) => {
-      const channel = (value: number) => {
-        const c = value / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      };
-      return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
-    };
+    const luminance = ([r, g, b]: Uint8ClampedArray) =>
+      [r!, g!, b!]
+        .map((value) => value / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i]!, 0);
     const element = document.activeElement as HTMLElement;
     const style = getComputedStyle(element);
-    // The outline sits outside the element (outline-offset), over its parent's background.
-    let behind = { r: 255, g: 255, b: 255, a: 1 };
+    // The outline sits outside the element (outline-offset), over the nearest painted background around it.
+    let behind = "#fff";
     for (let node = element.parentElement; node; node = node.parentElement) {
-      const background = parse(getComputedStyle(node).backgroundColor);
-      if (background.a > 0) {
+      const background = getComputedStyle(node).backgroundColor;
+      if (paint(background)[3]! > 0) {
         behind = background;
         break;
       }
     }
-    const ring = parse(style.outlineColor);
-    const drawn = { r: ring.r * ring.a + behind.r * (1 - ring.a), g: ring.g * ring.a + behind.g * (1 - ring.a), b: ring.b * ring.a + behind.b * (1 - ring.a) };
-    const [light, dark] = [luminance(drawn), luminance(behind)].sort((x, y) => y - x);
+    const [light, dark] = [luminance(paint(behind, style.outlineColor)), luminance(paint(behind))].sort((x, y) => y - x);
     return {
       element: `${element.tagName.toLowerCase()} "${(element.textContent ?? "").trim().slice(0, 30)}"`,
       style: style.outlineStyle,
@@ -132,7 +134,7 @@ test("keyboard focus shows a ring of at least 3:1 contrast on every stop of the 
     await page.goto(path);
     for (let stop = 0; stop < 8; stop++) {
       await page.keyboard.press("Tab");
-      const ring = await focusRingContrast(page);
+      const ring = await focusRing(page);
       if (ring.element.startsWith("body")) break;
       expect(ring.style, ring.element).not.toBe("none");
       expect(ring.width, ring.element).toBeGreaterThanOrEqual(2);
