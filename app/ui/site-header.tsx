@@ -10,6 +10,8 @@ export function SiteHeader({ user, emulatedBilling }: { user: { email: string } 
       <Link to="/" className="brand">
         Portal<span>Stack</span>
       </Link>
+      {/* Plans are reachable before signing up, as a new user looks for them first. */}
+      <Link to="/pricing">Pricing</Link>
       {emulatedBilling ? (
         <span className="badge" title="Payment provider calls go to a local emulator, not the real provider.">
           Emulated billing · {emulatedBilling}
