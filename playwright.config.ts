@@ -47,6 +47,7 @@ export default defineConfig({
   })),
   projects: E2E_APPS.map((app) => ({
     name: app.provider,
+    // Pages and sign-in are the same whichever provider is active: those specs run against the Stripe app only.
     testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|lifecycle)\.spec\.ts/,
     use: { ...devices["Desktop Chrome"], baseURL: app.baseURL, provider: app.provider },
   })),
