@@ -77,7 +77,8 @@ export default defineConfig({
   projects: [
     ...E2E_APPS.map((app) => ({
       name: app.provider,
-      testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|beyond)\.spec\.ts/,
+      // Pages and sign-in are the same whichever provider is active: those specs run against the Stripe app only.
+      testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|lifecycle|beyond)\.spec\.ts/,
       testIgnore: /tls-proxy\.spec\.ts/,
       use: { ...devices["Desktop Chrome"], baseURL: app.baseURL, provider: app.provider },
     })),

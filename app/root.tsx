@@ -1,4 +1,4 @@
-import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse, redirect } from "react-router";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, data, isRouteErrorResponse, redirect, useRouteLoaderData } from "react-router";
 import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
@@ -7,6 +7,7 @@ import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
 import { recordSignedInUser } from "~/http/request-info.ts";
+import { SiteHeader } from "./ui/site-header.tsx";
 import "./app.css";
 
 export const middleware: Route.MiddlewareFunction[] = [
@@ -60,37 +61,7 @@ export default function App({ loaderData }: Route.ComponentProps) {
   const { user, emulatedBilling, pastDue } = loaderData;
   return (
     <>
-      <header className="site-header">
-        <Link to="/" className="brand">
-          Portal<span>Stack</span>
-        </Link>
-        {emulatedBilling ? (
-          <span className="badge" title="Payment provider calls go to a local emulator, not the real provider.">
-            Emulated billing · {emulatedBilling}
-          </span>
-        ) : null}
-        <nav aria-label="Account">
-          {user ? (
-            <>
-              <Link to="/account" className="signed-in-as">
-                Signed in as <strong>{user.email}</strong>
-              </Link>
-              <Form method="post" action="/logout">
-                <button type="submit" className="button link">
-                  Log out
-                </button>
-              </Form>
-            </>
-          ) : (
-            <>
-              <Link to="/login">Log in</Link>
-              <Link to="/signup" className="button primary small">
-                Sign up
-              </Link>
-            </>
-          )}
-        </nav>
-      </header>
+      <SiteHeader user={user} emulatedBilling={emulatedBilling} />
       {pastDue ? <DunningAlert /> : null}
       <Outlet />
     </>
@@ -98,6 +69,8 @@ export default function App({ loaderData }: Route.ComponentProps) {
 }
 
 export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
+  // The root loader's data when it ran (a page's own error); undefined on a 404 (no loader runs) or a refused request.
+  const root = useRouteLoaderData<typeof loader>("root");
   const status = isRouteErrorResponse(error) ? error.status : 500;
   const [title, text] =
     status === 404
@@ -106,12 +79,16 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
         ? ["Request refused", "This request came from another site, so we did not act on it."]
         : ["Something went wrong", "We could not finish that request. Please try again in a moment."];
   return (
-    <main className="page narrow">
-      <h1>{title}</h1>
-      <p>{text}</p>
-      <p>
-        <a href="/">Back to the home page</a>
-      </p>
-    </main>
+    <>
+      <title>{`${title} · PortalStack`}</title>
+      <SiteHeader user={root?.user} emulatedBilling={root?.emulatedBilling ?? null} />
+      <main className="page narrow">
+        <h1>{title}</h1>
+        <p>{text}</p>
+        <p>
+          <a href="/">Back to the home page</a>
+        </p>
+      </main>
+    </>
   );
 }

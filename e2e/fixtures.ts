@@ -6,6 +6,9 @@ import { FAILURE_TEST_CUSTOMERS } from "./failure-test-customers.ts";
 
 type Failure = { status?: number; delayMs?: number; malformed?: boolean; retryAfterSeconds?: number; times?: number };
 
+/** Where held webhooks go: the discard port, where nothing listens (connection refused at once). */
+const HELD_WEBHOOKS_URL = "http://127.0.0.1:9/webhooks";
+
 type Fixtures = {
   provider: ProviderId;
   app: E2EApp;
@@ -13,6 +16,10 @@ type Fixtures = {
   emulator: {
     failNext(failure: Failure): Promise<void>;
     requestCount(): Promise<number>;
+    /** Points the emulator's webhooks at an address nothing answers: the app hears of no change until release. */
+    holdWebhooks(): Promise<void>;
+    /** Points the webhooks back at the app and delivers again, in order, every event held since holdWebhooks. */
+    releaseWebhooks(): Promise<void>;
   };
   /** Signs in through the real login form. */
   signIn(email: string): Promise<void>;
@@ -25,6 +32,11 @@ export const test = base.extend<Fixtures>({
   },
   emulator: async ({ app, playwright }, use) => {
     const api = await playwright.request.newContext({ baseURL: app.emulatorOrigin });
+    const registerWebhooks = async (url: string) => {
+      // No secrets: the emulator keeps signing with the ones it handed the app at start.
+      const response = await api.post("/__emulator/webhooks", { data: { url } });
+      expect(response.ok()).toBe(true);
+    };
     await api.post("/__emulator/reset");
     await use({
       async failNext(failure) {
@@ -36,7 +48,20 @@ export const test = base.extend<Fixtures>({
         const body = (await response.json()) as { requests?: unknown[] } | unknown[];
         return (Array.isArray(body) ? body : (body.requests ?? [])).length;
       },
+      async holdWebhooks() {
+        await registerWebhooks(HELD_WEBHOOKS_URL);
+      },
+      async releaseWebhooks() {
+        await registerWebhooks(`${app.baseURL}/webhooks`);
+        const response = await api.get(`/__emulator/deliveries?provider=${app.provider}`);
+        const deliveries = (await response.json()) as { id: string; url: string | null }[];
+        for (const delivery of deliveries.filter((d) => d.url?.startsWith(HELD_WEBHOOKS_URL))) {
+          expect((await api.post(`/__emulator/deliveries/${delivery.id}/redeliver`, { data: {} })).ok()).toBe(true);
+        }
+      },
     });
+    // Whatever the test did, later tests get webhooks delivered to the app again.
+    await registerWebhooks(`${app.baseURL}/webhooks`);
     await api.post("/__emulator/reset");
     await api.dispose();
   },

@@ -1,66 +1,39 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { DEMO_PLAN_PROVIDER_IDS, DEMO_LEMONSQUEEZY_STORE_ID } from "~/billing/plans.ts";
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
 import { parseConfig } from "~/config/env.server.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
+import { EMULATOR_ONLY_CUSTOMER_IDS, startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
 
-// SPEC "Plans and checkout", for each provider, through the real SDKs. The emulator's checkout endpoints
-// are being built alongside (issue 7); until they land, the SDKs talk to a small recording server here
-// (PAYMENT_EMULATOR_URL), which answers as each provider does and keeps what reached it, so these tests
-// see exactly what each SDK sends.
+// SPEC "Plans and checkout", for each provider, through the real SDKs against the provider emulator
+// (PAYMENT_EMULATOR_URL): it validates each checkout as the provider does (a request it would refuse
+// fails the checkout), and its request log shows exactly what each SDK sent.
 
 const APP = "http://app.test";
-const CHECKOUT_URL = "https://checkout.provider.test/session/abc";
 
-type Recorded = { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: string };
-
-let server: Server;
-let origin: string;
-let recorded: Recorded[] = [];
-/** Answers the next calls with a 500 (Stripe retries once, so two). */
-let failuresLeft = 0;
+let emulator: ProviderEmulator;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-    req.on("end", () => {
-      if (req.url === "/__emulator/webhooks") {
-        res.writeHead(404).end();
-        return;
-      }
-      recorded.push({ method: req.method!, path: req.url!, headers: req.headers, body });
-      if (failuresLeft > 0) {
-        failuresLeft--;
-        res.writeHead(500, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { message: "Something broke" } }));
-        return;
-      }
-      // Each provider's success answer, as its SDK expects it.
-      if (req.url === "/v1/checkout/sessions") {
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: "cs_test_1", object: "checkout.session", url: CHECKOUT_URL }));
-      } else if (req.url === "/v1/checkouts/") {
-        res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify({ id: "polar-checkout-1", url: CHECKOUT_URL }));
-      } else if (req.url === "/v1/checkouts") {
-        res
-          .writeHead(201, { "Content-Type": "application/vnd.api+json" })
-          .end(JSON.stringify({ jsonapi: { version: "1.0" }, data: { type: "checkouts", id: "ls-1", attributes: { url: CHECKOUT_URL } } }));
-      } else {
-        res.writeHead(404, { "Content-Type": "application/json" }).end("{}");
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  emulator = await startProviderEmulator({ appReturnUrl: `${APP}/account` });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-afterEach(() => {
-  recorded = [];
-  failuresLeft = 0;
-});
+afterAll(() => emulator.close());
+afterEach(() => emulator.reset());
+
+/** The provider API calls the app made, as they reached the emulator. */
+const recorded = (provider: ProviderId) => emulator.requests(provider);
+
+/** The emulator's hosted checkout page behind a checkout URL: it exists, for this plan and buyer. */
+async function expectHostedCheckout(url: string | null, plan: string, email: string) {
+  expect(url).not.toBeNull();
+  expect(new URL(url!).origin).toBe(emulator.origin);
+  const page = await fetch(url!);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toContain(`Subscribe to ${plan}`);
+  expect(html).toContain(email);
+}
 
 async function signUp(services: Services, email: string): Promise<{ cookie: string; userId: string }> {
   const result = await services.auth.signup(
@@ -103,19 +76,19 @@ function jsonPost(cookie: string | null, body: unknown) {
 }
 
 /** Where each SDK put the app's user id and the rest of the checkout, read off the wire. */
-function checkoutOnTheWire(provider: ProviderId, request: Recorded) {
+function checkoutOnTheWire(provider: ProviderId, request: RecordedRequest) {
   if (provider === "stripe") {
-    const form = new URLSearchParams(request.body);
+    const form = request.body as Record<string, string | undefined>;
     return {
-      userIds: [form.get("client_reference_id"), form.get("metadata[user_id]"), form.get("subscription_data[metadata][user_id]")],
-      email: form.get("customer_email"),
-      customer: form.get("customer"),
-      plan: form.get("line_items[0][price]"),
-      mode: form.get("mode"),
-      successUrl: form.get("success_url"),
+      userIds: [form.client_reference_id, form["metadata[user_id]"], form["subscription_data[metadata][user_id]"]],
+      email: form.customer_email ?? null,
+      customer: form.customer ?? null,
+      plan: form["line_items[0][price]"],
+      mode: form.mode,
+      successUrl: form.success_url,
     };
   }
-  const json = JSON.parse(request.body);
+  const json = request.body as any;
   if (provider === "polar") {
     return { userIds: [json.external_customer_id], email: json.customer_email, plan: json.products?.[0], successUrl: json.success_url };
   }
@@ -149,7 +122,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
         APP_URL: APP,
         PAYMENT_PROVIDER: provider,
         PAYMENT_EMULATOR: "1",
-        PAYMENT_EMULATOR_URL: origin,
+        PAYMENT_EMULATOR_URL: emulator.origin,
         RATE_LIMIT_SIGNUP_PER_HOUR: "0",
       }),
       { database: await createTestDatabase() },
@@ -162,12 +135,13 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const response = await handle(formPost(cookie, { plan: "pro" }));
 
     expect(response.status).toBe(303);
-    expect(response.headers.get("Location")).toBe(CHECKOUT_URL);
-    expect(recorded).toHaveLength(1);
-    const wire = checkoutOnTheWire(provider, recorded[0]!);
+    const email = `checkout-${provider}-${users}@example.test`;
+    await expectHostedCheckout(response.headers.get("Location"), "Pro", email);
+    expect(recorded(provider)).toHaveLength(1);
+    const wire = checkoutOnTheWire(provider, recorded(provider)[0]!);
     expect(wire.userIds).toEqual(wire.userIds.map(() => userId));
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
-    expect(wire.email).toBe(`checkout-${provider}-${users}@example.test`);
+    expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);
     expect(wire.successUrl).toBe(`${APP}/account?checkout=success`);
     // What only some providers take: Stripe's subscription mode and new-customer email, Lemon Squeezy's store.
@@ -178,15 +152,21 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const { cookie } = await newUser();
     const response = await handle(jsonPost(cookie, { plan: "starter" }), "json");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ url: CHECKOUT_URL });
-    expect(checkoutOnTheWire(provider, recorded[0]!).plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].starter);
+    const body = (await response.json()) as { url: string };
+    expect(Object.keys(body)).toEqual(["url"]);
+    await expectHostedCheckout(body.url, "Starter", `checkout-${provider}-${users}@example.test`);
+    expect(checkoutOnTheWire(provider, recorded(provider)[0]!).plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].starter);
   });
 
   test.runIf(provider === "stripe")("a user who already has a Stripe customer checks out as that customer", async () => {
     const { cookie, userId } = await newUser();
-    await services.database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_Returning" } });
-    await handle(formPost(cookie, { plan: "pro" }));
-    expect(checkoutOnTheWire(provider, recorded[0]!)).toMatchObject({ customer: "cus_Returning", email: null });
+    // A customer the emulated Stripe knows (it refuses a checkout for one it does not, as Stripe does).
+    const returning = EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration;
+    await services.database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: returning } });
+    const response = await handle(formPost(cookie, { plan: "pro" }));
+    expect(response.status).toBe(303);
+    expect(new URL(response.headers.get("Location")!).origin).toBe(emulator.origin);
+    expect(checkoutOnTheWire(provider, recorded(provider)[0]!)).toMatchObject({ customer: returning, email: null });
   });
 
   test("signed out: the form goes to login and back to pricing, JSON gets 401", async () => {
@@ -196,7 +176,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const json = await handle(jsonPost(null, { plan: "pro" }), "json");
     expect(json.status).toBe(401);
     expect(await json.json()).toMatchObject({ error: "Unauthorized" });
-    expect(recorded).toHaveLength(0);
+    expect(recorded(provider)).toHaveLength(0);
   });
 
   test.each([
@@ -209,7 +189,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const response = await handle(jsonPost(cookie, body), "json");
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error });
-    expect(recorded).toHaveLength(0);
+    expect(recorded(provider)).toHaveLength(0);
   });
 
   test("an unknown plan on the form goes back to pricing with a message", async () => {
@@ -229,7 +209,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     expect(await json.json()).toMatchObject({ error: "Already subscribed" });
     const form = await handle(formPost(cookie, { plan: "starter" }));
     expect(form.headers.get("Location")).toBe("/account");
-    expect(recorded).toHaveLength(0);
+    expect(recorded(provider)).toHaveLength(0);
   });
 
   test("a user whose subscription ended may subscribe again", async () => {
@@ -242,7 +222,8 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
 
   test("a provider failure is the portal's answer: 502 with a safe message", async () => {
     const { cookie } = await newUser();
-    failuresLeft = 2;
+    // Stripe's SDK retries a 5xx once: fail both attempts, with a raw provider message the user must not see.
+    emulator.failNext(provider, { status: 500, times: 2, body: { error: { message: "Something broke" } } });
     const response = await handle(jsonPost(cookie, { plan: "pro" }), "json");
     expect(response.status).toBe(502);
     const body = await response.json();
@@ -257,6 +238,6 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     expect(get.status).toBe(405);
     expect(get.headers.get("Allow")).toBe("POST");
     expect((await handle(jsonPost(cookie, { plan: "pro", padding: "x".repeat(65 * 1024) }), "json")).status).toBe(413);
-    expect(recorded).toHaveLength(0);
+    expect(recorded(provider)).toHaveLength(0);
   });
 });

@@ -1,4 +1,5 @@
-import { useEffect, useRef } from "react";
+import { useLocation } from "react-router";
+import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 
 /**
  * A failed attempt's message (set by a billing action, shown once by the
@@ -6,13 +7,12 @@ import { useEffect, useRef } from "react";
  * went wrong instead of the top of the page.
  */
 export function FlashMessage({ message }: { message: string | null }) {
-  const ref = useRef<HTMLParagraphElement>(null);
-  useEffect(() => {
-    if (message) ref.current?.focus();
-  }, [message]);
+  // Each failed attempt redirects here anew: the same message twice still moves focus twice.
+  const ref = useFocusOnFailure<HTMLParagraphElement>(Boolean(message), useLocation().key);
   if (!message) return null;
   return (
-    <p role="alert" className="alert alert-error" tabIndex={-1} ref={ref}>
+    // oxlint-disable-next-line jsx-a11y/no-autofocus -- without JavaScript, the only way to move focus to the message
+    <p role="alert" className="alert alert-error" tabIndex={-1} ref={ref} autoFocus>
       {message}
     </p>
   );

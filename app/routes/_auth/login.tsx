@@ -3,6 +3,7 @@ import type { Route } from "./+types/login";
 import { INVALID_CREDENTIALS_MESSAGE, refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { readForm } from "~/http/form-body.ts";
 import { safeRedirectPath } from "~/http/safe-url.ts";
+import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { auth, services } from "~/services.server.ts";
@@ -39,12 +40,14 @@ export default function Login({ loaderData, actionData }: Route.ComponentProps) 
   const navigation = useNavigation();
   const pending = navigation.state !== "idle" && navigation.formMethod === "POST";
   const error = actionData?.error;
+  const errorRef = useFocusOnFailure<HTMLParagraphElement>(Boolean(error), actionData);
 
   return (
     <main className="page narrow">
       <h1>Log in</h1>
       {error ? (
-        <p role="alert" className="alert alert-error" id="login-error">
+        // oxlint-disable-next-line jsx-a11y/no-autofocus -- without JavaScript, the only way to move focus to the message
+        <p role="alert" className="alert alert-error" id="login-error" tabIndex={-1} ref={errorRef} autoFocus>
           {error}
         </p>
       ) : null}

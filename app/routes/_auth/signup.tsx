@@ -3,6 +3,7 @@ import type { Route } from "./+types/signup";
 import { refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { PASSWORD_MIN_LENGTH } from "~/auth/credentials.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
+import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 import { auth } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
@@ -31,12 +32,17 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
   const emailError = actionData?.fieldErrors.email?.[0];
   const passwordError = actionData?.fieldErrors.password?.[0];
   const formError = actionData?.error;
+  // Focus goes to what failed: the form's message, else the first field in error (which its message describes).
+  const formErrorRef = useFocusOnFailure<HTMLParagraphElement>(Boolean(formError), actionData);
+  const emailRef = useFocusOnFailure<HTMLInputElement>(!formError && Boolean(emailError), actionData);
+  const passwordRef = useFocusOnFailure<HTMLInputElement>(!formError && !emailError && Boolean(passwordError), actionData);
 
   return (
     <main className="page narrow">
       <h1>Create an account</h1>
       {formError ? (
-        <p role="alert" className="alert alert-error">
+        // oxlint-disable-next-line jsx-a11y/no-autofocus -- without JavaScript, the only way to move focus to the message
+        <p role="alert" className="alert alert-error" tabIndex={-1} ref={formErrorRef} autoFocus>
           {formError}
         </p>
       ) : null}
@@ -51,6 +57,9 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
             autoComplete="email"
             required
             defaultValue={actionData?.email}
+            ref={emailRef}
+            // oxlint-disable-next-line jsx-a11y/no-autofocus -- without JavaScript, the only way to move focus to the field in error
+            autoFocus={!formError && Boolean(emailError)}
             aria-invalid={emailError ? true : undefined}
             aria-describedby={emailError ? "signup-email-error" : undefined}
           />
@@ -68,6 +77,9 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
             type="password"
             autoComplete="new-password"
             required
+            ref={passwordRef}
+            // oxlint-disable-next-line jsx-a11y/no-autofocus -- without JavaScript, the only way to move focus to the field in error
+            autoFocus={!formError && !emailError && Boolean(passwordError)}
             aria-invalid={passwordError ? true : undefined}
             aria-describedby={passwordError ? "signup-password-error" : "signup-password-hint"}
           />
