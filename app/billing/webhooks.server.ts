@@ -46,6 +46,12 @@ export function createWebhookService(deps: {
       return json({ error: "Invalid signature" }, 400);
     }
 
+    if (!isStorable(verified)) {
+      // No provider sends such an event: it changes nothing, and a 200 stops it being sent again.
+      logEvent("info", "billing.webhook.received", { provider, outcome: "ignored" });
+      return json({ received: true, outcome: "ignored" }, 200);
+    }
+
     let outcome: WebhookOutcome;
     try {
       outcome = await record(provider, verified, module.webhooks.parse(verified));
@@ -124,6 +130,20 @@ export type WebhookService = ReturnType<typeof createWebhookService>;
 
 function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
   return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
+/** Provider event ids are short (Stripe's reach 255 characters at most); the ledger's unique index takes no key of kilobytes. */
+const MAX_EVENT_ID_LENGTH = 255;
+
+/** Whether the ledger can hold the event: an id it can index, and no U+0000 anywhere (PostgreSQL text cannot hold it). */
+function isStorable(webhook: VerifiedWebhook): boolean {
+  if (webhook.eventId.length > MAX_EVENT_ID_LENGTH) return false;
+  let nul = false;
+  JSON.stringify([webhook.eventId, webhook.type, webhook.payload], (key, value: unknown) => {
+    if (key.includes("\u0000") || (typeof value === "string" && value.includes("\u0000"))) nul = true;
+    return value;
+  });
+  return !nul;
 }
 
 function errorName(error: unknown): string {

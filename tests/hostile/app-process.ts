@@ -11,11 +11,13 @@ export const SUITE_SESSION_SECRET = "hostile-suite-session-secret-7f3a9c2e5b8d10
 export type RunningApp = {
   origin: string;
   port: number;
-  /** Where the emulated provider's portal pages live: the only other origin a redirect may lead to. */
+  /** Where the emulated provider's portal and checkout pages live: the only other origin a redirect may lead to. */
   portalOrigins: string[];
   /** Everything the process wrote to stdout and stderr so far. */
   log(): string;
   stop(): Promise<void>;
+  /** Stops the app, hands its embedded database's folder to `read` (nothing else has it open then), then removes it. */
+  stopAndRead<T>(read: (dataDir: string) => Promise<T>): Promise<T>;
 };
 
 /**
@@ -57,6 +59,14 @@ export async function startApp(options: { port: number; env?: Record<string, str
     await stopGroup(child, exited);
     rmSync(dataDir, { recursive: true, force: true });
   };
+  const stopAndRead = async <T>(read: (databaseDir: string) => Promise<T>) => {
+    await stopGroup(child, exited);
+    try {
+      return await read(env.DATA_DIR!);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
 
   try {
     await waitUntilAnswering(origin, exited, () => chunks.join(""));
@@ -69,7 +79,7 @@ export async function startApp(options: { port: number; env?: Record<string, str
   const portalOrigins = [
     ...new Set([...(started?.[1] ? [started[1]] : []), `http://127.0.0.1:${emulatorPort}`, `http://localhost:${emulatorPort}`]),
   ];
-  return { origin, port, portalOrigins, log: () => chunks.join(""), stop };
+  return { origin, port, portalOrigins, log: () => chunks.join(""), stop, stopAndRead };
 }
 
 async function waitUntilAnswering(origin: string, exited: Promise<number | null>, log: () => string) {

@@ -1,4 +1,5 @@
 import * as fc from "fast-check";
+import { PLAN_IDS } from "~/billing/plans.ts";
 import { hostileUrls, legitimatePaths } from "./hostile-urls.ts";
 import type { HostileRequest } from "./http-client.ts";
 
@@ -13,10 +14,10 @@ export const PASSWORD_MARK = "Pw-hostile-";
 
 type Field = [name: string, value: unknown];
 
-/** Which session a generated request carries. */
-export type CookieChoice = "live" | "tampered" | "garbage" | "none";
+/** Which session a generated request carries: "other" is a second signed-in user, where a door needs two kinds. */
+export type CookieChoice = "live" | "other" | "tampered" | "garbage" | "none";
 
-export type SessionCookies = { live: string };
+export type SessionCookies = { live: string; other?: string };
 
 /** A `Content-Type` and the bytes it claims to describe. */
 type EncodedBody = { contentType?: string; body?: Buffer; kind: string };
@@ -94,13 +95,24 @@ export function arbitraries(appOrigin: string) {
     { weight: 1, arbitrary: fc.constantFrom("same-site", "cross-site", "garbage") },
   );
   const cookie = fc.constantFrom<CookieChoice>("live", "live", "tampered", "garbage", "none");
+  /** As `cookie`, with a second signed-in user as often as the first. */
+  const cookieOfTwoUsers = fc.constantFrom<CookieChoice>("live", "live", "other", "other", "tampered", "garbage", "none");
+
+  /** A checkout's `plan`: the catalogue's ids (so many requests get as far as the provider), near misses, anything. */
+  const planValue: fc.Arbitrary<unknown> = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...PLAN_IDS) },
+    { weight: 1, arbitrary: fc.constantFrom("Pro", "PRO", " pro", "pro ", "pro\u0000", "starter\n", "enterprise", "free", "", "__proto__", "constructor", "toString", "price_emulated_pro", "100002") },
+    { weight: 2, arbitrary: text },
+    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(["pro"]), fc.constant({ id: "pro" })) },
+    { weight: 1, arbitrary: jsonValue },
+  );
   // Many client addresses, so per-address limits count as they would for many clients; some garbage too.
   const forwardedFor = fc.oneof(
     { weight: 8, arbitrary: fc.ipV4() },
     { weight: 1, arbitrary: fc.constantFrom(undefined, "unknown", "::1", "1.2.3.4, 5.6.7.8", "' OR 1=1 --", "999.999.999.999", "") },
   );
 
-  return { urlLike, text, jsonValue, fields, credentialFields, encoded, origin, fetchSite, cookie, forwardedFor };
+  return { urlLike, text, jsonValue, fields, credentialFields, encoded, origin, fetchSite, cookie, cookieOfTwoUsers, planValue, forwardedFor };
 }
 
 const fieldName = (known: readonly string[]) =>
@@ -252,6 +264,8 @@ function cookieHeader(choice: CookieChoice, cookies: SessionCookies): string | u
   switch (choice) {
     case "live":
       return cookies.live;
+    case "other":
+      return cookies.other ?? cookies.live;
     case "tampered":
       return `${cookies.live.slice(0, -2)}${cookies.live.endsWith("A") ? "B" : "A"}A`;
     case "garbage":

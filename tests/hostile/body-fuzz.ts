@@ -1,7 +1,7 @@
 import type { RunningApp } from "./app-process.ts";
 import { DEMO_PASSWORD, type GeneratedRequest, PASSWORD_MARK } from "./arbitraries.ts";
 import { NUM_RUNS, SEED } from "./fuzz-settings.ts";
-import { createClient, redirectTarget } from "./http-client.ts";
+import { type HostileResponse, createClient, redirectTarget } from "./http-client.ts";
 import { ALLOWED_STATUSES, type Door } from "./spec-statuses.ts";
 
 /**
@@ -19,6 +19,11 @@ export function createBodyFuzz(app: RunningApp) {
 
   /** Sends one generated request; answers what in its answer breaks the SPEC (nothing, when all is well). */
   async function problemsWith(door: Door, request: GeneratedRequest, label: string): Promise<string[]> {
+    return (await exchange(door, request, label)).problems;
+  }
+
+  /** As `problemsWith`, with the answer itself, for a door whose test checks more of it. */
+  async function exchange(door: Door, request: GeneratedRequest, label: string): Promise<{ response: HostileResponse; problems: string[] }> {
     // Passwords the suite made up must not come back in the log.
     const sent = request.body?.toString("utf8") ?? "";
     if (sent.includes(PASSWORD_MARK)) for (const match of sent.matchAll(/Pw-hostile-[\w-]+/g)) secrets.add(match[0]);
@@ -33,22 +38,24 @@ export function createBodyFuzz(app: RunningApp) {
     if (!allowedStatuses.includes(response.status)) problems.push(`answered ${response.status}, not one of ${allowedStatuses.join(", ")}`);
     if (/\n\s+at \S|\b[sr]k_(test|live)_|whsec_|polar_oat_/.test(response.body)) problems.push("the body carries a stack or a key");
 
-    const portalDoor = door === "portalForm" || door === "portalJson";
+    // The portal and checkout doors may send the browser on to the provider's pages; the others stay here.
+    const providerDoor = PROVIDER_DOORS.includes(door);
     const target = redirectTarget(response, app.origin);
     if (response.status >= 300 && response.status < 400 && !target) problems.push("a redirect without Location");
     if (target) {
-      const allowed = portalDoor ? [app.origin, ...app.portalOrigins] : [app.origin];
+      const allowed = providerDoor ? [app.origin, ...app.portalOrigins] : [app.origin];
       if (!allowed.includes(target.origin)) problems.push(`redirected off this app, to ${target.href}`);
       if (target.origin !== app.origin) keepPortalUrl(target);
     }
-    if (response.status === 200 && door === "portalJson") {
+    if (response.status === 200 && (door === "portalJson" || door === "checkoutJson")) {
       const url = new URL((JSON.parse(response.body) as { url: string }).url);
-      if (!app.portalOrigins.includes(url.origin)) problems.push(`answered a portal URL off the provider's origin: ${url.href}`);
+      if (!app.portalOrigins.includes(url.origin)) problems.push(`answered a provider URL off the provider's origin: ${url.href}`);
       keepPortalUrl(url);
     }
-    return problems.map((problem) => `${request.description}: ${problem}`);
+    return { response, problems: problems.map((problem) => `${request.description}: ${problem}`) };
   }
 
+  /** A portal or checkout URL and its token: neither may reach the log. */
   function keepPortalUrl(url: URL) {
     secrets.add(url.href);
     const token = url.pathname.split("/").at(-1) ?? "";
@@ -59,7 +66,9 @@ export function createBodyFuzz(app: RunningApp) {
     for (const [door, statuses] of answered) console.log(`hostile bodies ${door}: ${JSON.stringify(Object.fromEntries(statuses))}`);
   }
 
-  return { client, secrets, problemsWith, report, close: () => client.close() };
+  return { client, secrets, problemsWith, exchange, report, close: () => client.close() };
 }
+
+const PROVIDER_DOORS: readonly Door[] = ["portalForm", "portalJson", "checkoutForm", "checkoutJson"];
 
 export const assertOptions = () => ({ numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });

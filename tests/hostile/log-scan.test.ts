@@ -17,6 +17,7 @@ describe("the log check", () => {
     ["a Stripe key", '{"msg":"Invalid API Key provided: sk_test_123"}'],
     ["a Polar token", '{"token":"polar_oat_abc"}'],
     ["a webhook secret", '{"secret":"whsec_abc"}'],
+    ["a Polar webhook secret", '{"secret":"polar_whs_abc"}'],
     ["a portal token", '{"url":"https://billing.stripe.com/p/session?customer_session_token=abc"}'],
     ["a signed URL", '{"url":"https://app.lemonsqueezy.com/my-orders?expires=1&signature=abc"}'],
     ["a cookie header", '{"req":{"headers":{"cookie":"__session=abc"}}}'],

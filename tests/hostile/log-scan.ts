@@ -7,6 +7,7 @@ const FORBIDDEN_PATTERNS: [string, RegExp][] = [
   ["a Stripe key", /\b[sr]k_(test|live)_/],
   ["a Polar token", /polar_oat_/],
   ["a webhook secret", /whsec_/],
+  ["a Polar webhook secret", /polar_whs_/],
   ["a portal session token", /customer_session_token=/],
   ["a signed portal URL", /[?&]signature=/],
   ["a Cookie header", /"cookie"\s*:\s*"[^"]/i],

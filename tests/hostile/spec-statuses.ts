@@ -2,8 +2,11 @@
  * The statuses SPEC.md allows each POST door to answer, whatever the body.
  * "Auth": success is a redirect, wrong or unreadable credentials 400, the
  * form again 200. "Billing portal": its table, 403 for cross-site posts, 413
- * over 64 KiB. "Rate limits": 429 on every door that counts. "Server": 413
- * for a body over a route's limit on any route. A 500 is never allowed.
+ * over 64 KiB. "Plans and checkout": its table, and the portal's rules.
+ * "Subscriptions and webhooks": 200 or 400, 413 over 1 MiB (its 503 is for a
+ * database that is down, which no hostile run has). "Rate limits": 429 on
+ * every door that counts. "Server": 413 for a body over a route's limit on any
+ * route. A 500 is never allowed.
  */
 export const ALLOWED_STATUSES = {
   /** `/billing/portal` answering a browser form: always back somewhere with a 303. */
@@ -13,6 +16,11 @@ export const ALLOWED_STATUSES = {
   login: [200, 302, 303, 400, 403, 413, 429],
   signup: [200, 302, 303, 400, 403, 413, 429],
   logout: [302, 303, 403, 405, 413],
+  /** `/billing/checkout` answering a browser form: to the provider's checkout, or back with a message. */
+  checkoutForm: [303, 403, 413, 429],
+  /** The checkout's JSON answers, on either door. */
+  checkoutJson: [200, 400, 401, 403, 409, 413, 429, 502, 503, 504],
+  webhook: [200, 400, 413],
 } as const satisfies Record<string, readonly number[]>;
 
 export type Door = keyof typeof ALLOWED_STATUSES;

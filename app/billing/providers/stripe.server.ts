@@ -229,8 +229,11 @@ async function verifyStripeWebhook(rawBody: Buffer, headers: Headers, secret: st
   if (!signature) return null;
   try {
     // The SDK's verifier: any matching v1 signature over `${t}.${body}`, t within its default 300 s.
-    const event = await Stripe.webhooks.constructEventAsync(rawBody, signature, secret);
-    return { eventId: event.id, type: event.type, payload: event };
+    const event: unknown = await Stripe.webhooks.constructEventAsync(rawBody, signature, secret);
+    // Stripe signs events only: signed JSON without an event's string id and type is no delivery to record.
+    const { id, type } = (event ?? {}) as { id?: unknown; type?: unknown };
+    if (typeof id !== "string" || typeof type !== "string") return null;
+    return { eventId: id, type, payload: event };
   } catch {
     return null;
   }
