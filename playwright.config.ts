@@ -41,6 +41,9 @@ export default defineConfig({
         PAYMENT_PROVIDER: app.provider,
         PAYMENT_EMULATOR: "1",
         PAYMENT_EMULATOR_PORT: String(app.emulatorPort),
+        // The suite opens one demo user's portal many times a minute; the limit itself is tested in
+        // tests/rate-limits.test.ts and the multi-instance suite.
+        RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
       },
       reuseExistingServer: false,
       timeout: 120_000,

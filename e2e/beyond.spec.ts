@@ -1,4 +1,3 @@
-import type { APIRequestContext } from "@playwright/test";
 import { DEMO_ACCOUNTS } from "../app/demo/demo-accounts.ts";
 import type { ProviderId } from "../app/billing/providers/provider.ts";
 import { demoEmailFor, expect, test } from "./fixtures.ts";
@@ -14,21 +13,6 @@ function pastDueEmail(provider: ProviderId): string {
   return provider === "stripe" ? PAST_DUE.email : demoEmailFor(provider);
 }
 
-/** The emulator's id for the user's subscription (the emulator's Polar demo id differs from the seed's). */
-async function subscriptionIdOf(api: APIRequestContext, provider: ProviderId, email: string): Promise<string> {
-  const customerId = DEMO_ACCOUNTS.find((account) => account.email === email)!.customer!.providerCustomerId;
-  const response = await api.get(`/__emulator/subscriptions?provider=${provider}`);
-  const subscriptions = (await response.json()) as { id: string; customerId: string }[];
-  return subscriptions.find((subscription) => subscription.customerId === customerId)!.id;
-}
-
-async function failRenewal(api: APIRequestContext, provider: ProviderId, subscriptionId: string) {
-  const response = await api.post(`/__emulator/subscriptions/${provider}/${encodeURIComponent(subscriptionId)}/renewal`, {
-    data: { outcome: "failed" },
-  });
-  expect(response.ok()).toBe(true);
-}
-
 const modes = [
   { javaScriptEnabled: true, label: "with JavaScript on" },
   { javaScriptEnabled: false, label: "with JavaScript off" },
@@ -42,13 +26,11 @@ for (const { javaScriptEnabled, label } of modes) {
       page,
       provider,
       app,
-      playwright,
+      emulator,
       signIn,
     }) => {
-      const api = await playwright.request.newContext({ baseURL: app.emulatorOrigin });
       const email = pastDueEmail(provider);
-      await failRenewal(api, provider, await subscriptionIdOf(api, provider, email));
-      await api.dispose();
+      await emulator.makePastDue(email);
 
       await signIn(email);
       const alert = page.getByTestId("dunning-alert");

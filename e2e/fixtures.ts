@@ -20,6 +20,11 @@ type Fixtures = {
     holdWebhooks(): Promise<void>;
     /** Points the webhooks back at the app and delivers again, in order, every event held since holdWebhooks. */
     releaseWebhooks(): Promise<void>;
+    /**
+     * Fails the next renewal of a demo user's subscription at this provider (the emulator's test control):
+     * the provider's real webhooks make it past due in the app, whatever earlier tests did to it.
+     */
+    makePastDue(email: string): Promise<void>;
   };
   /** Signs in through the real login form. */
   signIn(email: string): Promise<void>;
@@ -58,6 +63,19 @@ export const test = base.extend<Fixtures>({
         for (const delivery of deliveries.filter((d) => d.url?.startsWith(HELD_WEBHOOKS_URL))) {
           expect((await api.post(`/__emulator/deliveries/${delivery.id}/redeliver`, { data: {} })).ok()).toBe(true);
         }
+      },
+      async makePastDue(email) {
+        const customerId = DEMO_ACCOUNTS.find((account) => account.email === email)!.customer!.providerCustomerId;
+        const subscriptions = (await (await api.get(`/__emulator/subscriptions?provider=${app.provider}`)).json()) as {
+          id: string;
+          customerId: string;
+        }[];
+        // The emulator's id for the subscription (its Polar demo id differs from the seed's).
+        const { id } = subscriptions.find((subscription) => subscription.customerId === customerId)!;
+        const response = await api.post(`/__emulator/subscriptions/${app.provider}/${encodeURIComponent(id)}/renewal`, {
+          data: { outcome: "failed" },
+        });
+        expect(response.ok()).toBe(true);
       },
     });
     // Whatever the test did, later tests get webhooks delivered to the app again.

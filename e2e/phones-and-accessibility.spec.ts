@@ -46,8 +46,11 @@ test.describe("on a 320 px phone", () => {
       ["polar@demo.test", ["/account"]],
       ["nobody@demo.test", ["/account", "/pricing"]],
     ] as const) {
-      test(`${paths.join(", ")} for ${who} fit and have no serious accessibility violations`, async ({ page }) => {
+      test(`${paths.join(", ")} for ${who} fit and have no serious accessibility violations`, async ({ page, emulator }) => {
+        // The past-due user's page with its alert, whatever earlier tests did to that subscription.
+        if (who === "pastdue@demo.test") await emulator.makePastDue(who);
         await signInThroughForm(page, who);
+        if (who === "pastdue@demo.test") await expect(page.getByTestId("dunning-alert")).toBeVisible();
         for (const path of paths) {
           await test.step(path, async () => {
             await page.goto(path);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { createHeaders, sendResponse } from "@remix-run/node-fetch-server";
 import { RouterContextProvider, createRequestHandler, type ServerBuild } from "react-router";
 import serveStatic from "serve-static";
+import { isProviderWebhookPath } from "../app/http/cross-site.ts";
 import type { RequestInfo } from "../app/http/request-info.ts";
 import { SECURITY_HEADERS } from "../app/http/security-headers.ts";
 import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
@@ -109,7 +110,9 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
     // React Router's own check, made here first so a cross-site write is a plain 403 (and an
     // info line) rather than React Router's thrown error, logged as unexpected.
     const origin = req.headers.origin;
-    if (method === "POST" && origin !== undefined && origin !== url.origin) return refuse(res, 403, "Forbidden");
+    if (method === "POST" && origin !== undefined && origin !== url.origin && !isProviderWebhookPath(url.pathname)) {
+      return refuse(res, 403, "Forbidden");
+    }
 
     if ((method === "GET" || method === "HEAD") && path.extname(url.pathname) !== "" && (await serveFile(req, res))) return;
 

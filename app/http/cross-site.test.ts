@@ -27,4 +27,11 @@ describe("cross-site requests are told apart from this app's own", () => {
     expect(isCrossSiteWrite(request({ "Sec-Fetch-Site": "cross-site" }, "POST"), APP)).toBe(true);
     expect(isCrossSiteWrite(request({ Origin: "https://evil.test" }, "DELETE"), APP)).toBe(true);
   });
+
+  test("provider webhooks are not checked: their signature proves them, wherever they come from", () => {
+    const webhook = new Request(`${APP}/webhooks/stripe`, { method: "POST", headers: { Origin: "https://evil.test", "Sec-Fetch-Site": "cross-site" } });
+    expect(isCrossSiteWrite(webhook, APP)).toBe(false);
+    const lookalike = new Request(`${APP}/webhooks-not-really`, { method: "POST", headers: { Origin: "https://evil.test" } });
+    expect(isCrossSiteWrite(lookalike, APP)).toBe(true);
+  });
 });

@@ -14,6 +14,16 @@ export function isCrossSiteRequest(request: Request, appOrigin: string): boolean
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * Provider webhooks (`/webhooks/<provider>`) are posted server to server and proven by their
+ * signature, not by where they come from: SPEC "Subscriptions and webhooks" gives them no
+ * cross-site check (a forged post from a browser fails the signature like any other).
+ */
+export function isProviderWebhookPath(pathname: string): boolean {
+  return pathname.startsWith("/webhooks/");
+}
+
 export function isCrossSiteWrite(request: Request, appOrigin: string): boolean {
-  return !SAFE_METHODS.has(request.method.toUpperCase()) && isCrossSiteRequest(request, appOrigin);
+  if (SAFE_METHODS.has(request.method.toUpperCase())) return false;
+  return !isProviderWebhookPath(new URL(request.url).pathname) && isCrossSiteRequest(request, appOrigin);
 }
