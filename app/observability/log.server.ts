@@ -4,8 +4,9 @@ type Level = "debug" | "info" | "warn" | "error";
 type Field = string | number | boolean | null | undefined;
 
 /**
- * Headers and fields that must never reach a log line, whoever logs them: the
- * access log (pino-http serialises request headers) and any event.
+ * Headers and fields that must never reach a log line, whoever logs them: a
+ * safety net under the rule that callers log chosen fields only (the access
+ * line carries no headers at all).
  */
 export const REDACTED_PATHS = [
   "req.headers.cookie",
