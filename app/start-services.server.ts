@@ -31,7 +31,9 @@ export async function startServices(config: Config, options: { database?: Databa
   let emulated: EmulatedBilling | null = null;
   if (config.billing.emulated) {
     emulated = await startEmulatedBilling(config);
-    logEvent("info", "billing.emulator.started", { origin: emulated.origin, provider: config.billing.provider });
+    // Started here, or a shared one named by PAYMENT_EMULATOR_URL that this instance only points at.
+    const event = emulated.emulator ? "billing.emulator.started" : "billing.emulator.shared";
+    logEvent("info", event, { origin: emulated.origin, provider: config.billing.provider });
   }
   const emulator = emulated?.emulator ?? null;
 
