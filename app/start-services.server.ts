@@ -95,6 +95,8 @@ export async function startServices(config: Config, options: { database?: Databa
     stopPruning();
     rateLimits.stop();
     await emulated?.close();
+    // Written behind (ADR 017): what is still queued goes in before the database closes.
+    await activity.flush();
     await database.close();
   }
 

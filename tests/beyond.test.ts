@@ -268,6 +268,8 @@ describe("billing activity", () => {
   afterAll(() => services.stop());
 
   async function entriesFor(email: string) {
+    // Written behind (ADR 017): what this instance queued goes in first.
+    await services.activity.flush();
     const user = await services.database.prisma.user.findUniqueOrThrow({ where: { email } });
     return services.database.prisma.billingActivity.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } });
   }

@@ -45,25 +45,90 @@ export function vocabularyWord(value: string | null | undefined): string | null 
 
 export type BillingActivity = ReturnType<typeof createBillingActivity>;
 
-export function createBillingActivity(deps: { prisma: PrismaClient; retentionDays: number; now?: () => Date }) {
+/**
+ * Portal opens and checkout starts are written behind (ADR 017): `record` queues the entry and
+ * answers at once, and the queue goes to the database as one multi-row insert every
+ * `flushIntervalMs`, or as soon as it holds `batchSize` entries. The user's click waits for no
+ * insert; under load one statement carries many entries. Reads on this instance flush first, so
+ * a user always sees their own click; `stop` flushes what is left.
+ */
+export function createBillingActivity(deps: {
+  prisma: PrismaClient;
+  retentionDays: number;
+  now?: () => Date;
+  flushIntervalMs?: number;
+  batchSize?: number;
+  /** Entries waiting beyond this many (the database is down or slow) are dropped, and the drop is logged. */
+  maxQueued?: number;
+}) {
   const { prisma, retentionDays } = deps;
   const now = deps.now ?? (() => new Date());
+  const flushIntervalMs = deps.flushIntervalMs ?? 100;
+  const batchSize = deps.batchSize ?? 500;
+  const maxQueued = deps.maxQueued ?? 10_000;
+
+  let queued: (ReturnType<typeof rowData> & { createdAt: Date })[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  /** Entries queued or in an insert not yet finished: the bound on what a slow database can pile up. */
+  let waiting = 0;
+  /** The insert under way: flushes run one at a time, so entries reach the table in the order recorded. */
+  let writing: Promise<void> = Promise.resolve();
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (queued.length === 0) return writing;
+    const batch = queued;
+    queued = [];
+    writing = writing.then(() => write(batch));
+    return writing;
+  }
+
+  async function write(batch: typeof queued): Promise<void> {
+    let lost = 0;
+    let errorName = "";
+    const insert = async (rows: typeof queued) => {
+      try {
+        await prisma.billingActivity.createMany({ data: rows });
+        return true;
+      } catch (error) {
+        errorName = error instanceof Error ? error.name : typeof error;
+        return false;
+      }
+    };
+    try {
+      // One row the database refuses (its user was deleted a moment ago) must not take the others with it.
+      if (!(await insert(batch)) && batch.length > 1) {
+        for (const row of batch) if (!(await insert([row]))) lost++;
+      } else if (errorName) lost = batch.length;
+      if (lost > 0) logEvent("warn", "billing.activity.not_recorded", { entries: lost, errorName });
+    } finally {
+      waiting -= batch.length;
+    }
+  }
 
   return {
-    /** Records one entry; a failure to record is logged and never fails the user's request. */
+    /** Queues one entry; a failure to record is logged and never fails the user's request. */
     async record(entry: BillingActivityEntry): Promise<void> {
-      try {
-        await prisma.billingActivity.create({ data: rowData(entry) });
-      } catch (error) {
-        logEvent("warn", "billing.activity.not_recorded", {
-          action: entry.action,
-          errorName: error instanceof Error ? error.name : typeof error,
-        });
+      if (waiting >= maxQueued) {
+        logEvent("warn", "billing.activity.not_recorded", { entries: 1, errorName: "QueueFull" });
+        return;
+      }
+      waiting++;
+      queued.push({ ...rowData(entry), createdAt: now() });
+      if (queued.length >= batchSize) void flush();
+      else if (!timer) {
+        timer = setTimeout(() => void flush(), flushIntervalMs);
+        timer.unref();
       }
     },
 
+    /** Writes every queued entry; resolves once they are in the database (or their loss is logged). */
+    flush,
+
     /** The user's latest entries, newest first. */
-    recent(userId: string, limit = 10): Promise<BillingActivityRow[]> {
+    async recent(userId: string, limit = 10): Promise<BillingActivityRow[]> {
+      await flush();
       return prisma.billingActivity.findMany({
         where: { userId },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
@@ -87,9 +152,9 @@ export function createBillingActivity(deps: { prisma: PrismaClient; retentionDay
           logEvent("warn", "billing.activity.prune_failed", { errorName: error instanceof Error ? error.name : typeof error }),
         );
       void prune();
-      const timer = setInterval(prune, DAY_MS);
-      timer.unref();
-      return () => clearInterval(timer);
+      const daily = setInterval(prune, DAY_MS);
+      daily.unref();
+      return () => clearInterval(daily);
     },
   };
 }
