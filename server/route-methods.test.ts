@@ -29,3 +29,10 @@ describe("the methods each URL accepts come from its route module", () => {
     expect(table.allowed("/nowhere")).toBeNull();
   });
 });
+
+test("answers stay the same when remembered, and after a client has asked for thousands of invented paths", () => {
+  expect(table.allowed("/billing/portal")).toEqual({ methods: ["POST"], routeId: "portal" });
+  for (let i = 0; i < 3_000; i++) expect(table.allowed(`/invented-${i}`)).toBeNull();
+  expect(table.allowed("/billing/portal")).toEqual({ methods: ["POST"], routeId: "portal" });
+  expect(table.allowed("/login")?.methods).toEqual(["GET", "HEAD", "POST"]);
+});

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { matchRoutes } from "react-router";
 
 /** The parts of a server build's route manifest this module reads. */
@@ -41,17 +42,32 @@ export function createMethodTable(routes: Record<string, ManifestRoute | undefin
       });
   }
 
+  type Allowed = { methods: string[]; routeId: string } | null;
+  // Matching compiles every route's pattern again (React Router keeps no cache), a cost on every
+  // request in issue 9's profile; the answer depends on the path alone, so the last paths asked
+  // are remembered. Bounded: a client inventing paths only churns the cache.
+  const known = new LRUCache<string, { allowed: Allowed }>({ max: 1_000 });
+
+  function match(pathname: string): Allowed {
+    const matches = matchRoutes(tree as never, documentPath(pathname)) as { route: RouteNode }[] | null;
+    if (!matches || matches.length === 0) return null;
+    const modules = matches.map((found) => byId.get(found.route.id)!.module);
+    const leaf = modules.at(-1)!;
+    const routeId = matches.at(-1)!.route.id;
+    if (leaf.action && !leaf.loader && !leaf.default) return { methods: ["POST"], routeId };
+    const methods = modules.some((module) => module.action) ? ["GET", "HEAD", "POST"] : ["GET", "HEAD"];
+    return { methods, routeId };
+  }
+
   return {
     /** The `Allow` list for a path, or null when no route matches it. */
-    allowed(pathname: string): { methods: string[]; routeId: string } | null {
-      const matches = matchRoutes(tree as never, documentPath(pathname)) as { route: RouteNode }[] | null;
-      if (!matches || matches.length === 0) return null;
-      const modules = matches.map((match) => byId.get(match.route.id)!.module);
-      const leaf = modules.at(-1)!;
-      const routeId = matches.at(-1)!.route.id;
-      if (leaf.action && !leaf.loader && !leaf.default) return { methods: ["POST"], routeId };
-      const methods = modules.some((module) => module.action) ? ["GET", "HEAD", "POST"] : ["GET", "HEAD"];
-      return { methods, routeId };
+    allowed(pathname: string): Allowed {
+      let entry = known.get(pathname);
+      if (!entry) {
+        entry = { allowed: match(pathname) };
+        known.set(pathname, entry);
+      }
+      return entry.allowed;
     },
   };
 }

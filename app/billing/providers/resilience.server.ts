@@ -92,7 +92,9 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
     if (breaker.state === CircuitState.HalfOpen) throw circuitOpen();
 
     // A deadline per call, so this call knows whether it was its own budget that ran out.
-    const deadline = timeout(policy.timeoutMs, TimeoutStrategy.Aggressive);
+    // Nothing of a call outlives its return (the SDK has read the answer), so its signal is left as it
+    // is: aborting it on every return made a DOMException, with its stack, per call (issue 9's profile).
+    const deadline = timeout(policy.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     let timedOut = false;
     deadline.onTimeout(() => (timedOut = true));
     let lastAttempt: CallScope | undefined;
