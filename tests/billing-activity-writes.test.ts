@@ -59,7 +59,7 @@ test("many entries go in as one statement, in the order they were recorded", asy
   await activity.flush();
   expect(inserts().length - before).toBe(1);
   const newestFirst = await activity.recent(userA, 40);
-  expect(newestFirst.map((row) => row.intent).reverse()).toEqual(Array.from({ length: 40 }, (_, i) => intents[i % 4]));
+  expect(newestFirst.map((row) => row.intent).toReversed()).toEqual(Array.from({ length: 40 }, (_, i) => intents[i % 4]));
 });
 
 test("a full batch goes in without waiting for the interval", async () => {

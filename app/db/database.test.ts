@@ -39,6 +39,28 @@ describe("embedded database in a data folder", () => {
     }
   }, 30_000);
 
+  test("a new folder is created (in a process of its own) with the embedded settings, and opened", async () => {
+    const dataDir = path.join(newFolder("embedded-db-"), "data");
+    const database = await openDatabase({ kind: "embedded", dataDir });
+    try {
+      expect(existsSync(path.join(dataDir, "PG_VERSION"))).toBe(true);
+      expect(database.appliedMigrations.length).toBeGreaterThan(0);
+      const settings = await database.prisma.$queryRaw<{ shared_buffers: string }[]>`SHOW shared_buffers`;
+      expect(settings).toEqual([{ shared_buffers: "16MB" }]);
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+
+  test("a folder that cannot be made into a database says so, and releases the folder", async () => {
+    const dataDir = path.join(newFolder("embedded-db-"), "data");
+    mkdirSync(dataDir);
+    // Where initdb must write a folder, a file.
+    writeFileSync(path.join(dataDir, "base"), "not a folder");
+    await expect(openDatabase({ kind: "embedded", dataDir })).rejects.toThrow(`Cannot create the embedded database in ${dataDir}`);
+    expect(existsSync(path.join(dataDir, LOCK_FILE_NAME))).toBe(false);
+  }, 60_000);
+
   test("a start stopped by a failed migration releases the folder", async () => {
     const dataDir = path.join(newFolder("embedded-db-"), "data");
     const migrationsDir = newFolder("migrations-");
