@@ -47,6 +47,7 @@ export async function startServices(config: Config, options: { database?: Databa
   const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
   const auth = createAuth({
     prisma: database.prisma,
+    read: (sql, params) => database.read(sql, params),
     sessionSecrets: config.sessionSecrets,
     secureCookie: secure,
     rateLimits,

@@ -312,7 +312,7 @@ describe.each(PROVIDER_IDS)("billing portal with %s active", (provider) => {
   });
 
   test("anything unexpected is 500 Internal Server Error for JSON, and an error page for the form", async () => {
-    const failing = vi.spyOn(services.database.prisma, "$queryRaw").mockRejectedValue(new Error("boom at db"));
+    const failing = vi.spyOn(services.database, "read").mockRejectedValue(new Error("boom at db"));
     const logged = captureLog();
     const json = await handle(jsonPost(cookie), "json");
     expect(json.status).toBe(500);

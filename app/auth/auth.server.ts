@@ -2,6 +2,7 @@ import { redirect } from "react-router";
 import { FormStrategy } from "remix-auth-form";
 import { z } from "zod";
 import { Prisma, type PrismaClient } from "~/db/generated/client.ts";
+import type { RawRead } from "~/db/database.server.ts";
 import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { createPasswordHashing, PasswordHashingBusyError, type PasswordHashing } from "./password-hashing.server.ts";
@@ -84,6 +85,8 @@ export type Auth = {
 
 export type AuthOptions = {
   prisma: PrismaClient;
+  /** The driver's own query for the session lookup on every request; Prisma's raw query when left out. */
+  read?: RawRead;
   /** SESSION_SECRET, newest first. */
   sessionSecrets: string[];
   /** True when the app's URL is https. */
@@ -99,8 +102,8 @@ const UNKNOWN_ADDRESS = "unknown";
 
 type LoginCheck = { ok: true; user: AuthUser } | { ok: false; email: string; refusal?: Refusal };
 
-export function createAuth({ prisma, sessionSecrets, secureCookie, rateLimits, passwordHashing }: AuthOptions): Auth {
-  const sessions = createSessionStore({ prisma, secrets: sessionSecrets, secure: secureCookie });
+export function createAuth({ prisma, read, sessionSecrets, secureCookie, rateLimits, passwordHashing }: AuthOptions): Auth {
+  const sessions = createSessionStore({ prisma, read, secrets: sessionSecrets, secure: secureCookie });
   const limits = rateLimits ?? { loginFailures: NO_LIMIT, loginAttempts: NO_LIMIT, signups: NO_LIMIT };
   const passwords = passwordHashing ?? createPasswordHashing();
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createCookie } from "react-router";
+import type { RawRead } from "~/db/database.server.ts";
 import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
 import { createSignedCookieReader } from "./signed-cookie.server.ts";
 
@@ -37,6 +38,8 @@ export type SessionStore = {
 
 export type SessionStoreOptions = {
   prisma: PrismaClient;
+  /** The driver's own query for the lookup on every request (Database.read); Prisma's raw query when left out. */
+  read?: RawRead;
   /** Newest first: the first signs new cookies, all of them are accepted (secret rotation). */
   secrets: string[];
   /** Secure cookies when the app is served over https. */
@@ -45,12 +48,23 @@ export type SessionStoreOptions = {
 };
 
 type SessionRow = {
-  expirationDate: Date;
+  /** Milliseconds since the epoch: a number from either driver, whatever its time-zone handling of `timestamp`. */
+  expiresAtMs: number;
   userId: string;
   email: string;
   provider: PaymentProvider | null;
   providerCustomerId: string | null;
 };
+
+/** Session, user and customers in one statement: this runs on every signed-in request. */
+const SESSION_LOOKUP = `
+  SELECT (EXTRACT(EPOCH FROM s."expirationDate") * 1000)::float8 AS "expiresAtMs", u."id" AS "userId", u."email",
+         c."provider"::text AS "provider", c."providerCustomerId"
+  FROM "Session" s
+  JOIN "User" u ON u."id" = s."userId"
+  LEFT JOIN "Customer" c ON c."userId" = u."id"
+  WHERE s."id" = $1
+  ORDER BY c."createdAt" ASC`;
 
 /**
  * Server-side sessions: the signed cookie holds only an opaque random id; the Session row holds
@@ -58,6 +72,7 @@ type SessionRow = {
  */
 export function createSessionStore({
   prisma,
+  read = (sql, params) => prisma.$queryRawUnsafe(sql, ...params),
   secrets,
   secure,
   now = () => new Date(),
@@ -91,17 +106,10 @@ export function createSessionStore({
     const sessionId = await readSessionId(request);
     if (sessionId === undefined) return { status: "none" };
     if (sessionId === null) return { status: "invalid" };
-    // Session, user and customers in one statement: this runs on every signed-in request.
-    const rows = await prisma.$queryRaw<SessionRow[]>`
-      SELECT s."expirationDate", u."id" AS "userId", u."email", c."provider"::text AS "provider", c."providerCustomerId"
-      FROM "Session" s
-      JOIN "User" u ON u."id" = s."userId"
-      LEFT JOIN "Customer" c ON c."userId" = u."id"
-      WHERE s."id" = ${sessionId}
-      ORDER BY c."createdAt" ASC`;
+    const rows = await read<SessionRow>(SESSION_LOOKUP, [sessionId]);
     const first = rows[0];
     if (!first) return { status: "invalid" };
-    if (first.expirationDate.getTime() <= now().getTime()) {
+    if (first.expiresAtMs <= now().getTime()) {
       await prisma.session.deleteMany({ where: { id: sessionId } });
       return { status: "invalid" };
     }
