@@ -12,6 +12,7 @@ import {
   ROOT,
   startApp,
   startEmulator,
+  startEmulatorFloor,
   startFloor,
   startFrameworkFloor,
   startPeer,
@@ -24,7 +25,7 @@ import {
 // (issue 9). Every setting has a default for the full run; shorter runs for development:
 //   BENCH_SECONDS (5) per point, BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY ("1,10,100"),
 //   BENCH_PROVIDER_DELAY_MS (300) and BENCH_DELAY_CONCURRENCY (200) for the slow-provider run,
-//   BENCH_DATABASE_URL (PostgreSQL, optional), BENCH_SERVERS (a subset of: floor, framework-floor, peer,
+//   BENCH_DATABASE_URL (PostgreSQL, optional), BENCH_SERVERS (a subset of: floor, emulator, framework-floor, peer,
 //   app-embedded, app-postgres), BENCH_SKIP_BUILD=1 (reuse both builds), BENCH_LABEL (printed atop the
 //   document, e.g. "Development run on a busy machine"), BENCH_STRICT=1 (exit 1 when a target is missed).
 const env = process.env;
@@ -33,7 +34,7 @@ const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 1);
 const concurrencies = (env.BENCH_CONCURRENCY ?? "1,10,100").split(",").map(Number);
 const providerDelay = { ms: Number(env.BENCH_PROVIDER_DELAY_MS ?? 300), concurrency: Number(env.BENCH_DELAY_CONCURRENCY ?? 200) };
 const databaseUrl = env.BENCH_DATABASE_URL || undefined;
-const allServers = ["floor", "framework-floor", "peer", "app-embedded", ...(databaseUrl ? ["app-postgres"] : [])];
+const allServers = ["floor", "emulator", "framework-floor", "peer", "app-embedded", ...(databaseUrl ? ["app-postgres"] : [])];
 const selected = env.BENCH_SERVERS ? env.BENCH_SERVERS.split(",").map((s) => s.trim()) : allServers;
 const servers = allServers.filter((name) => selected.includes(name));
 
@@ -45,6 +46,7 @@ const log = (message: string) => console.log(`[bench] ${message}`);
 
 function start(name: string, emulator: Emulator): Promise<RunningServer> {
   if (name === "floor") return startFloor();
+  if (name === "emulator") return startEmulatorFloor(emulator);
   if (name === "framework-floor") return startFrameworkFloor();
   if (name === "peer") return startPeer(emulator);
   if (name === "app-embedded") return startApp(emulator, { kind: "embedded" });
@@ -70,7 +72,8 @@ async function measureServer(server: RunningServer, emulator: Emulator): Promise
       seconds: secondsPerPoint,
       warmupSeconds,
       serverPid: server.pid,
-      ...(callsProvider && server.usesSharedEmulator ? { emulatorPid: emulator.pid } : {}),
+      // The emulator target is the emulator: its CPU is the server's column already.
+      ...(callsProvider && server.usesSharedEmulator && server.pid !== emulator.pid ? { emulatorPid: emulator.pid } : {}),
     };
     for (const concurrency of concurrencies) record(await measurePoint({ ...common, concurrency }));
     if (callsProvider && server.usesSharedEmulator && providerDelay.ms > 0) {

@@ -29,7 +29,8 @@ export type Ratio = {
   cpuVsPeer: number;
 };
 
-export type Goal = { goal: string; measured: string; status: "met" | "missed" | "not measured" };
+/** "reference": not a target, the same measurement without the app, to read a missed target against. */
+export type Goal = { goal: string; measured: string; status: "met" | "missed" | "not measured" | "reference" };
 
 export type Results = {
   meta: Meta;
@@ -105,6 +106,19 @@ export function evaluateGoals(points: Point[], servers: ServerRecord[]): Goal[] 
       ms,
     );
     check(`${where}, delayed provider: no errors`, point && point.errors + point.unexpected, (v) => v === 0, (v) => `${v} errors`);
+  }
+  // What the delayed run gives with no app in it: the load generator straight at the emulator, and the peer.
+  for (const [target, what] of [
+    ["emulator", "the emulator alone, straight from the load generator"],
+    ["peer", "the peer"],
+  ] as const) {
+    const point = delayed(points, target);
+    if (!point) continue;
+    goals.push({
+      goal: `Reference: ${what}, every provider call +${point.providerDelayMs} ms, c=${point.concurrency}: added p99`,
+      measured: ms(point.latencyMs.p99 - point.providerDelayMs),
+      status: "reference",
+    });
   }
   check("Embedded database, form door, c=100: p99 at most 500 ms", steady(points, "app-embedded", 100)?.latencyMs.p99, (v) => v <= 500, ms);
   const embedded = servers.find((s) => s.server === "app-embedded");

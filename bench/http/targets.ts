@@ -158,6 +158,44 @@ export async function startFloor(): Promise<RunningServer> {
   return { name: "floor", origin, pid, doors, record, usesSharedEmulator: false, stop: closer(started, pid, record) };
 }
 
+/**
+ * The emulator alone: Polar's customer-session call, straight from the load generator. Every target that
+ * calls the provider waits on this process, so its own latency (the delayed run's above all) is the floor
+ * under theirs on this machine. The emulator is the harness's; this target neither starts nor stops it.
+ */
+export async function startEmulatorFloor(emulator: Emulator): Promise<RunningServer> {
+  const polar = DEMO_ACCOUNTS.find((account) => account.customer?.provider === "polar")!.customer!;
+  const doors: TargetDoor[] = [
+    {
+      target: "emulator",
+      label: "the emulator alone: Polar's `POST /v1/customer-sessions/` straight from the load generator",
+      door: {
+        path: "/v1/customer-sessions/",
+        headers: { "content-type": "application/json", authorization: "Bearer polar_oat_benchmark" },
+        body: JSON.stringify({ customer_id: polar.providerCustomerId, return_url: "http://127.0.0.1:9/account" }),
+        expectStatus: 201,
+        expectLocation: "",
+      },
+      callsProvider: true,
+    },
+  ];
+  const answer = await probe(emulator.origin, doors[0]!.door);
+  if (!answer.ok) throw new Error(`the emulator answered ${answer.status} to Polar's customer-session call`);
+  const memory = memoryMiB(emulator.pid);
+  const record: ServerRecord = { server: "emulator", idleRssMiB: memory.rss, startupPeakMiB: memory.peak, peakRssMiB: Number.NaN, notes: [] };
+  return {
+    name: "emulator",
+    origin: emulator.origin,
+    pid: emulator.pid,
+    doors,
+    record,
+    usesSharedEmulator: true,
+    stop: async () => {
+      record.peakRssMiB = memoryMiB(emulator.pid).peak;
+    },
+  };
+}
+
 /** (b) The framework floor: a one-action React Router app, served the way `npm run serve` serves the app. */
 export async function startFrameworkFloor(): Promise<RunningServer> {
   const port = await freePort();
