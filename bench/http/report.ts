@@ -252,7 +252,10 @@ ${PROFILES}
 package's \`serve\` script, measures, stops them, and writes this file, \`docs/benchmarks.svg\` and
 \`bench/results.json\`. Set \`BENCH_DATABASE_URL=postgresql://…\` to include PostgreSQL (the app migrates and seeds
 that database). Shorter runs: \`BENCH_SECONDS\`, \`BENCH_WARMUP_SECONDS\`, \`BENCH_CONCURRENCY=1,10\`,
-\`BENCH_SERVERS=floor,peer\`, \`BENCH_SKIP_BUILD=1\`; \`BENCH_LABEL\` marks a run that is not to be read as final.
+\`BENCH_SERVERS=floor,peer\`, \`BENCH_SKIP_BUILD=1\`; \`BENCH_LABEL\` marks a run that is not to be read as final;
+\`BENCH_REPORT_ONLY=1\` rewrites this file and the chart from \`bench/results.json\` without measuring. To profile one
+app target: \`PROFILE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=.prof" npx tsx bench/profile.ts postgres customer 100 8\`
+(with \`BENCH_DATABASE_URL\`; \`embedded\` needs none).
 `;
 }
 
@@ -263,21 +266,45 @@ that database). Shorter runs: \`BENCH_SECONDS\`, \`BENCH_WARMUP_SECONDS\`, \`BEN
  */
 const PROFILES = `## Where the time goes (profiles)
 
+Taken with \`bench/profile.ts\` (one app target under load, \`--cpu-prof\` on the server): shares of the main
+thread's samples, idle included.
+
 - **PostgreSQL, c=50, before issue 9's changes** (2.6 ms CPU per request under the profiler): undici (the provider
   call) 10%, Prisma 8%, WebCrypto 7% (React Router's cookie check imports the HMAC key and verifies through
   \`crypto.subtle\` on every request), React Router 6%, node-postgres 3%, socket writes 11% (three SQL statements:
-  session, user, customer).
-- **After** (1.9 ms under the profiler): one SQL statement for session, user and customers; the cookie verified with
-  node:crypto HMAC keys made once. WebCrypto is gone from the profile; undici 14%, React Router 7%, Prisma 5%.
-  What is left is the provider call (undici and its socket writes) and React Router's request handling.
-- **Embedded database, c=100** (emulator in its own process): PGlite's WebAssembly 27% and its JavaScript layer
-  (result parsing, file system) 17% of the main thread, on the same event loop as every request: a slow query
-  holds every other request back, hence the tail (max 2.8 s) and the memory (idle about 545 MiB, WebAssembly heap
-  included). ADR 015 records the plan to move it off the main thread; it is not done yet.
-- **300 ms provider latency, c=200**: the added p99 comes from the CPU, not from waiting on the provider: 200
-  clients over 0.3 s need about 670 requests/s, which at 1.3 ms of CPU each is most of a core, on a machine whose
-  two cores also run the emulator and the load generator. The bulkhead (256 calls in flight per provider) and
-  undici's keep-alive mean no call waits for a connection or a slot at c=200.
+  session, user, customer). Then: one SQL statement for session, user and customers; the cookie verified with
+  node:crypto HMAC keys made once.
+- **PostgreSQL, c=100, at the start of the second pass**: socket writes 11% (\`writev\`; 8.6% of it node-postgres
+  sending a query: two per click, the session lookup and the billing activity's insert), Prisma 10%, undici 9%,
+  React Router 7%, GC 5%; React Router compiling every route's path pattern again for our 405 check 1.3%
+  (\`compilePath\`), and a \`DOMException\` with its stack made per provider call 1.4% (cockatiel aborting the
+  call's signal after it returned). Each was removed: the activity is written behind (ADR 017: one multi-row insert
+  per 100 ms, none on the click's path), the 405 check remembers its answer per path, the signal is left alone
+  after a call, and the session lookup goes straight to the driver rather than through Prisma's raw-query pipeline.
+- **PostgreSQL, c=100, now**: idle 18%; undici (the provider call, as in the peer) 11%, and its WebAssembly HTTP
+  parser 3%; socket writes 9% (7% node-postgres's one query, 2% the provider request); React Router 6%; GC 5%; the
+  response's own write 4%. Prisma is left with the activity's batch. **What separates the app from the peer** is
+  what the peer does not do: a PostgreSQL round trip per click (the socket write that wakes the server, and the
+  server's own CPU on the same two cores), React Router's middleware and the session cookie's check, and the
+  access log. Matching the peer would mean answering without the database: a session cache, which this app
+  refuses, because a signed-out cookie must stop working at once on every instance (ADR 018). The signed-in 404 path is the same round trip against a framework floor that does nothing at all.
+- **Embedded database, c=100**: idle 37%; PGlite's WebAssembly 12% and its JavaScript layer 9%, Prisma 4%, undici
+  6%. The click makes one PGlite statement now instead of two, and no commit (the activity's commits are batched),
+  so its p99 is well under 500 ms. It still runs on the app's event loop (ADR 015).
+- **300 ms provider latency, c=200**: 200 clients over 0.3 s ask for about 670 requests/s. The emulator alone,
+  loaded straight from the load generator, already adds the "reference" row's p99 over its 300 ms (its timers and
+  its CPU on the shared cores), so the 30 ms target is below what this machine can show for any server in front
+  of it; the peer adds more than the app. The bulkhead (256 calls in flight per provider) and undici's keep-alive
+  mean no call waits for a connection or a slot at c=200.
+- **Memory.** The app on PostgreSQL idles near 200 MiB, and so does the framework floor, which loads the same
+  runtime and does nothing; under load both grow to several hundred MiB (the "Memory" table's last column): V8
+  grows the heap before it collects (the live heap after a full collection stays near 100 MiB), which is where the
+  RSS under load comes from. Capping the old generation holds it (measured:
+  \`--max-old-space-size=256\` kept the app at 240 MiB under load) but costs about a quarter of the throughput, so
+  it is an operator's choice (docs/deployment.md, "Memory"), not a default. The embedded mode adds PGlite: 16 MB
+  of shared buffers instead of 128, and a new data folder made in a child process so initdb's gigabyte of
+  WebAssembly memory never lives in the server (ADR 015's update). What is left of its start-up peak is a
+  transient of PGlite's first queries through Prisma, given back once started.
 `;
 
 function notes(servers: ServerRecord[]): string {
