@@ -296,6 +296,13 @@ thread's samples, idle included.
   its CPU on the shared cores), so the 30 ms target is below what this machine can show for any server in front
   of it; the peer adds more than the app. The bulkhead (256 calls in flight per provider) and undici's keep-alive
   mean no call waits for a connection or a slot at c=200.
+- **Open: rare multi-second maxima at c=100 on the doors that call the provider.** The peer and the app alike
+  (never the no-customer doors) now and then show a maximum of 1.5-3 s, most often in the first seconds after a
+  server starts, also with autocannon run as its own process. In the same intervals neither the server's nor the
+  emulator's main thread was busy for more than about 30 ms (CPU profiles: no gap between samples above 30 ms),
+  and the kernel counted TCP retransmissions on loopback (\`nstat\`: \`TcpRetransSegs\`), so the wait looks like
+  the network stack or the scheduler rather than either process. It is why the p99 of a c=100 point varies between
+  runs; the cause is not found.
 - **Memory.** The app on PostgreSQL idles near 200 MiB, and so does the framework floor, which loads the same
   runtime and does nothing; under load both grow to several hundred MiB (the "Memory" table's last column): V8
   grows the heap before it collects (the live heap after a full collection stays near 100 MiB), which is where the
