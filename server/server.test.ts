@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -283,6 +284,19 @@ describe("development on another loopback name", () => {
   }, 120_000);
 });
 
+describe("the embedded database's WebAssembly", () => {
+  test("runs on the baseline compiler only, in the process that was started (ADR 019)", async () => {
+    const app = await startApp(5116);
+    try {
+      const commandLine = readFileSync(`/proc/${app.process.pid}/cmdline`, "utf8").split("\0");
+      expect(commandLine).toContain("--liftoff-only");
+      expect((await send(app.port, "/healthz")).status).toBe(200);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  }, 120_000);
+});
+
 describe("shutdown", () => {
   test("SIGTERM lets accepted requests finish, /readyz says 503 meanwhile, and the process exits 0", async () => {
     const app = await startApp(5113, { SHUTDOWN_GRACE_MS: "10000" });
@@ -338,6 +352,8 @@ describe.skipIf(!postgresUp)("readiness on a PostgreSQL server", () => {
     const app = await startApp(5114, { DATABASE_URL: url.href, PAYMENT_EMULATOR: "0", SEED_DEMO_DATA: "0" });
     try {
       expect((await send(app.port, "/readyz")).status).toBe(200);
+      // On PostgreSQL the optimising compiler stays: undici's and Prisma's WebAssembly run on it (ADR 019).
+      expect(readFileSync(`/proc/${app.process.pid}/cmdline`, "utf8").split("\0")).not.toContain("--liftoff-only");
 
       await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
       await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name]);
