@@ -291,19 +291,22 @@ thread's samples, idle included.
 - **Embedded database, c=100**: idle 37%; PGlite's WebAssembly 12% and its JavaScript layer 9%, Prisma 4%, undici
   6% (taken before ADR 019 moved PGlite's WebAssembly to the baseline compiler, which costs a few percent of CPU
   per request). The click makes one PGlite statement now instead of two, and no commit (the activity's commits are
-  batched), so its p99 is well under 500 ms. It still runs on the app's event loop (ADR 015).
+  batched). Its c=100 p99 was 166 ms in a run without the stalls described below and 2.5-2.8 s in the runs with
+  them (the p50 stays under 200 ms). It still runs on the app's event loop (ADR 015).
 - **300 ms provider latency, c=200**: 200 clients over 0.3 s ask for about 670 requests/s. The emulator alone,
   loaded straight from the load generator, already adds the "reference" row's p99 over its 300 ms (its timers and
   its CPU on the shared cores), so the 30 ms target is below what this machine can show for any server in front
   of it; the peer adds more than the app. The bulkhead (256 calls in flight per provider) and undici's keep-alive
   mean no call waits for a connection or a slot at c=200.
-- **Open: rare multi-second maxima at c=100.** Now and then a point's maximum is 1.5-3 s, most often in the first
-  seconds after a server starts and on the doors that call the provider, for the peer as for the app (in one run
-  also on the embedded no-customer door); it also shows with autocannon run as its own process. In the intervals
-  examined, neither the server's nor the emulator's main thread was busy for more than about 30 ms (CPU profiles:
-  no gap between samples above 30 ms), and the kernel counted TCP retransmissions on loopback (\`nstat\`:
-  \`TcpRetransSegs\`), so the wait looks like the network stack or the scheduler rather than either process. It is
-  why the p99 of a c=100 point varies between runs; the cause is not found.
+- **Open: multi-second stalls at c=100.** Now and then a point's maximum is 1.5-5 s: for the peer as for the app,
+  on PostgreSQL and embedded, on the doors that call the provider and (embedded) on the no-customer door, most
+  often in the first seconds after a server starts, and also with autocannon run as its own process. When they
+  hit the embedded form door they take its p99 over 500 ms. In the intervals examined neither the server's nor the
+  emulator's main thread was busy for more than about 30 ms (CPU profiles: no gap between samples above 30 ms), so
+  the requests were waiting, not being worked on. The kernel's loopback retransmissions (\`nstat\`) are all tail
+  loss probes, with no drops (\`/proc/net/softnet_stat\`) and no listen overflows, so it is not lost packets
+  either. Still to check: waits on a lock or a timer inside the process (PGlite's query mutex, Prisma's
+  transaction timeouts of 2 and 5 s are of the same size). The cause is not found.
 - **Memory.** The app on PostgreSQL idles near 200 MiB, and so does the framework floor, which loads the same
   runtime and does nothing; under load both grow to several hundred MiB (the "Memory" table's last column): V8
   grows the heap before it collects (the live heap after a full collection stays near 100 MiB), which is where the
@@ -311,9 +314,9 @@ thread's samples, idle included.
   app at 240 MiB under load) but costs about a quarter of the throughput, so it is an operator's choice
   (docs/deployment.md, "Memory"), not a default. The embedded mode adds PGlite: 16 MB of shared buffers instead of
   128, a new data folder made in a child process so initdb's gigabyte of WebAssembly memory never lives in the
-  server (ADR 015's update), and WebAssembly on V8's baseline compiler only, because optimising PGlite's largest
-  functions made a start-up peak near 800 MiB for no measurable speed (ADR 019). What is left of the idle memory
-  is the runtime's 200 MiB plus PGlite's own.
+  server (ADR 015's update), WebAssembly on V8's baseline compiler only, because optimising PGlite's largest
+  functions made a start-up peak near 800 MiB for no measurable speed, and a 4 MB young generation, about 40 MiB
+  less at some 10% of throughput (ADR 019: the embedded mode is the small-footprint mode).
 `;
 
 function notes(servers: ServerRecord[]): string {
