@@ -13,9 +13,11 @@ import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
 // baseline compiler only (optimising PGlite's largest functions made a start-up peak of about 800 MiB for no
 // measurable speed) and a 4 MB young generation (about 40 MiB less resident, for some 10% of throughput). V8 takes
 // these only on the command line, so the process replaces itself once with them (same pid: signals and process
-// managers see no difference). A liftoff flag already given means the choice was made: nothing is added.
+// managers see no difference). A liftoff flag already given means the choice was made: nothing is added; so does
+// EMBEDDED_V8_FLAGS=0 (a build that opens no database, like the benchmark's framework floor and peer).
 const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=4"];
-if (!process.env.DATABASE_URL?.trim() && !process.execArgv.some((arg) => arg.includes("liftoff"))) {
+const embedded = !process.env.DATABASE_URL?.trim() && process.env.EMBEDDED_V8_FLAGS !== "0";
+if (embedded && !process.execArgv.some((arg) => arg.includes("liftoff"))) {
   try {
     process.execve?.(process.execPath, [process.execPath, ...EMBEDDED_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env);
   } catch {

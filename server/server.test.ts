@@ -294,6 +294,13 @@ describe("the embedded database's WebAssembly", () => {
     } finally {
       expect(await app.stop()).toBe(0);
     }
+    // A build that opens no database (the benchmark's floor and peer) says so and keeps V8's defaults.
+    const plain = await startApp(5116, { EMBEDDED_V8_FLAGS: "0" });
+    try {
+      expect(readFileSync(`/proc/${plain.process.pid}/cmdline`, "utf8").split("\0")).not.toContain("--liftoff-only");
+    } finally {
+      await plain.stop();
+    }
   }, 120_000);
 });
 

@@ -200,7 +200,12 @@ export async function startEmulatorFloor(emulator: Emulator): Promise<RunningSer
 export async function startFrameworkFloor(): Promise<RunningServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const { started, pid } = await startServe("framework-floor", { port, buildPath: FRAMEWORK_FLOOR_SERVER, env: { APP_URL: origin } });
+  const { started, pid } = await startServe("framework-floor", {
+    port,
+    buildPath: FRAMEWORK_FLOOR_SERVER,
+    // It opens no database: V8's defaults, as for any server (server/main.ts would tune it for the embedded one).
+    env: { APP_URL: origin, EMBEDDED_V8_FLAGS: "0" },
+  });
   const doors: TargetDoor[] = [
     {
       target: "framework-floor",
@@ -227,7 +232,8 @@ export async function startPeer(emulator: Emulator): Promise<RunningServer> {
   const { started, pid } = await startServe("peer", {
     port,
     buildPath: FRAMEWORK_FLOOR_SERVER,
-    env: { APP_URL: origin, BENCH_POLAR_API_URL: emulator.origin },
+    // No database either: V8's defaults, as for the framework floor.
+    env: { APP_URL: origin, BENCH_POLAR_API_URL: emulator.origin, EMBEDDED_V8_FLAGS: "0" },
   });
   const doors: TargetDoor[] = [
     {
