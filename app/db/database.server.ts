@@ -12,6 +12,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/db/generated/client.ts";
 import { lockDataDir } from "~/db/embedded-lock.server.ts";
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR, type SqlExecutor } from "~/db/migrations.server.ts";
+import { logEvent } from "~/observability/log.server.ts";
 
 /** In-memory embedded database (tests): nothing on disk, so nothing to lock. */
 export const IN_MEMORY_DATA_DIR = "memory://";
@@ -182,6 +183,12 @@ async function openPostgresDatabase(
     await migrationClient.end();
   }
   const pool = new Pool({ connectionString: url, max: poolSize });
+  // An idle connection the server ends (a restart, a failover, a proxy's idle timeout, DROP DATABASE) is an
+  // 'error' on the pool, which throws when nobody listens: the whole process would stop. The pool has already
+  // dropped that connection and opens another when asked; it is logged, by its code only (no message text).
+  pool.on("error", (error: Error & { code?: string }) => {
+    logEvent("warn", "database.idle_connection_lost", { code: typeof error.code === "string" ? error.code : "unknown" });
+  });
   const prisma = createPrismaClient(new PrismaPg(pool), onQuery);
   return {
     prisma,
