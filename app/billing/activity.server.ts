@@ -85,7 +85,6 @@ export function createBillingActivity(deps: {
   }
 
   async function write(batch: typeof queued): Promise<void> {
-    let lost = 0;
     let errorName = "";
     const insert = async (rows: typeof queued) => {
       try {
@@ -97,10 +96,13 @@ export function createBillingActivity(deps: {
       }
     };
     try {
+      if (await insert(batch)) return;
       // One row the database refuses (its user was deleted a moment ago) must not take the others with it.
-      if (!(await insert(batch)) && batch.length > 1) {
+      let lost = batch.length;
+      if (batch.length > 1) {
+        lost = 0;
         for (const row of batch) if (!(await insert([row]))) lost++;
-      } else if (errorName) lost = batch.length;
+      }
       if (lost > 0) logEvent("warn", "billing.activity.not_recorded", { entries: lost, errorName });
     } finally {
       waiting -= batch.length;
