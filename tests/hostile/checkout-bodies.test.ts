@@ -40,6 +40,21 @@ afterAll(async () => {
   await app?.stop();
 });
 
+/** Checkouts a JSON client could send to `path`: a JSON body or any other, with any Accept. */
+function jsonCheckouts(path: string) {
+  const a = arbitraries(app.origin);
+  return fc
+    .record({
+      body: fc.oneof(a.encoded(a.fields(["plan"], a.planValue), JSON_KINDS), a.encoded(a.fields(["plan"], a.planValue))),
+      origin: a.origin,
+      fetchSite: a.fetchSite,
+      cookie: a.cookieOfTwoUsers,
+      forwardedFor: a.forwardedFor,
+      accept: fc.constantFrom(...ACCEPT_HEADERS.map(([value]) => value)),
+    })
+    .map((parts) => buildRequest({ path, ...parts }, cookies));
+}
+
 describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a status the SPEC lists, never a 500, reset or hang`, () => {
   test(
     "POST /billing/checkout as a browser form",
@@ -70,18 +85,7 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
   test(
     "POST /billing/checkout as JSON (a JSON body, or an Accept that prefers JSON)",
     async () => {
-      const a = arbitraries(app.origin);
-      const requests = fc
-        .record({
-          body: fc.oneof(a.encoded(a.fields(["plan"], a.planValue), JSON_KINDS), a.encoded(a.fields(["plan"], a.planValue))),
-          origin: a.origin,
-          fetchSite: a.fetchSite,
-          cookie: a.cookieOfTwoUsers,
-          forwardedFor: a.forwardedFor,
-          accept: fc.constantFrom(...ACCEPT_HEADERS.map(([value]) => value)),
-        })
-        .map((parts) => buildRequest({ path: "/billing/checkout", ...parts }, cookies))
-        .filter((request) => isJsonRequest(request));
+      const requests = jsonCheckouts("/billing/checkout").filter((request) => isJsonRequest(request));
       await fc.assert(
         fc.asyncProperty(requests, async (request) => {
           expect(await fuzz.problemsWith("checkoutJson", request, "/billing/checkout (JSON)")).toEqual([]);
@@ -95,17 +99,7 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
   test(
     "POST /api/payments/checkout",
     async () => {
-      const a = arbitraries(app.origin);
-      const requests = fc
-        .record({
-          body: fc.oneof(a.encoded(a.fields(["plan"], a.planValue), JSON_KINDS), a.encoded(a.fields(["plan"], a.planValue))),
-          origin: a.origin,
-          fetchSite: a.fetchSite,
-          cookie: a.cookieOfTwoUsers,
-          forwardedFor: a.forwardedFor,
-          accept: fc.constantFrom(...ACCEPT_HEADERS.map(([value]) => value)),
-        })
-        .map((parts) => buildRequest({ path: "/api/payments/checkout", ...parts }, cookies));
+      const requests = jsonCheckouts("/api/payments/checkout");
       await fc.assert(
         fc.asyncProperty(requests, async (request) => {
           expect(await fuzz.problemsWith("checkoutJson", request, "/api/payments/checkout")).toEqual([]);
