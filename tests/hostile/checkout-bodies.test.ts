@@ -5,7 +5,7 @@ import { ACCEPT_HEADERS, DEMO_EMAIL, DEMO_PASSWORD, JSON_KINDS, NON_JSON_KINDS, 
 import { assertOptions, createBodyFuzz } from "./body-fuzz.ts";
 import { NUM_RUNS, PROPERTY_TIMEOUT_MS } from "./fuzz-settings.ts";
 import { signIn } from "./http-client.ts";
-import { cookieSecrets, findLeaks } from "./log-scan.ts";
+import { checkLogOfEachTest, cookieSecrets } from "./log-scan.ts";
 
 /** The demo user with no subscription: a valid plan from them goes all the way to the (emulated) provider. */
 const UNSUBSCRIBED_EMAIL = "nobody@demo.test";
@@ -39,6 +39,8 @@ afterAll(async () => {
   fuzz?.close();
   await app?.stop();
 });
+
+checkLogOfEachTest(() => app, () => fuzz.secrets);
 
 /** Checkouts a JSON client could send to `path`: a JSON body or any other, with any Accept. */
 function jsonCheckouts(path: string) {
@@ -109,11 +111,4 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
     },
     PROPERTY_TIMEOUT_MS,
   );
-});
-
-// Last in the file: it reads the log of everything above (tests in a file run in order).
-describe("the log of all that traffic", () => {
-  test("carries no stack, key, secret, session cookie, checkout token or password the suite sent", () => {
-    expect(findLeaks(app.log(), fuzz.secrets)).toEqual([]);
-  });
 });

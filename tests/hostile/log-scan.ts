@@ -1,4 +1,6 @@
-import { SUITE_SESSION_SECRET } from "./app-process.ts";
+import { randomUUID } from "node:crypto";
+import { beforeAll, beforeEach, expect } from "vitest";
+import { type RunningApp, SUITE_SESSION_SECRET } from "./app-process.ts";
 
 /** Text that must never reach a log line (SPEC "Server, proxies and operations"), whatever the values. */
 const FORBIDDEN_PATTERNS: [string, RegExp][] = [
@@ -32,6 +34,45 @@ export function findLeaks(log: string, secrets: Iterable<string>): string[] {
     }
   }
   return findings;
+}
+
+/**
+ * Has every test of the file check the log of its own traffic for leaks: what
+ * the app wrote from the test's start until all the test sent is logged (tests
+ * run side by side also see each other's lines: more, never less). The
+ * start-up and the file's `beforeAll` (sign-ins) are checked once, before the
+ * first test. Call after the `beforeAll` that starts the app.
+ */
+export function checkLogOfEachTest(app: () => RunningApp, secrets: () => Iterable<string>) {
+  const check = async (from: number) => {
+    await logCaughtUp(app());
+    expect(findLeaks(app().log().slice(from), secrets())).toEqual([]);
+  };
+  beforeAll(() => check(0));
+  beforeEach(() => {
+    const from = app().log().length;
+    return () => check(from);
+  });
+}
+
+/**
+ * Waits until the log holds the access line of a request sent now: a request's
+ * line is written when its connection closes, which may be after the client
+ * read the answer. An app already stopped has written all it will.
+ */
+async function logCaughtUp(app: RunningApp) {
+  const requestId = `log-scan-${randomUUID()}`;
+  try {
+    const response = await fetch(`${app.origin}/healthz`, { headers: { "X-Request-Id": requestId }, signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (!app.log().includes(`"requestId":"${requestId}"`)) {
+    if (Date.now() > deadline) throw new Error(`the app did not log request ${requestId} within 10 s`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
 }
 
 function excerpt(log: string, index: number): string {

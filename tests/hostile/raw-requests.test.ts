@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningApp, startApp } from "./app-process.ts";
-import { findLeaks } from "./log-scan.ts";
+import { checkLogOfEachTest } from "./log-scan.ts";
 import { RawConnection, type RawResponse, chunked } from "./raw-http.ts";
 
 /** A stalled request must be answered or dropped within this (SPEC: never a hang). */
@@ -21,6 +21,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
 });
+
+checkLogOfEachTest(() => app, () => []);
 
 type Expectation = {
   /** Statuses the SPEC allows for this request. */
@@ -239,12 +241,5 @@ describe.concurrent("raw requests get the SPEC's answer, never a 500, a reset or
     test.each(METHOD_CASES.map((c) => [c.name, c] as const))("%s", async (_name, rawCase) => {
       expect(await problemsWith(rawCase)).toEqual([]);
     });
-  });
-});
-
-// Last in the file: it reads the log of everything above (tests in a file run in order).
-describe("the log of all those requests", () => {
-  test("carries no stack frame", () => {
-    expect(findLeaks(app.log(), [])).toEqual([]);
   });
 });

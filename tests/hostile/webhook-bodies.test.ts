@@ -7,7 +7,7 @@ import { type RunningApp, startApp } from "./app-process.ts";
 import { assertOptions, createBodyFuzz } from "./body-fuzz.ts";
 import { NUM_RUNS, PROPERTY_TIMEOUT_MS } from "./fuzz-settings.ts";
 import type { HostileResponse } from "./http-client.ts";
-import { findLeaks } from "./log-scan.ts";
+import { checkLogOfEachTest } from "./log-scan.ts";
 import { WEBHOOK_SECRETS, type WebhookPlan, signatureHeaders, webhookArbitraries, webhookRequest } from "./webhook-deliveries.ts";
 
 /** SPEC "Subscriptions and webhooks": a body over 1 MiB is refused. */
@@ -40,6 +40,8 @@ afterAll(async () => {
   fuzz?.close();
   if (!stopped) await app?.stop();
 });
+
+checkLogOfEachTest(() => app, () => fuzz.secrets);
 
 /**
  * What the SPEC wants for this delivery: refused (400 Invalid signature) unless it is signed with the
@@ -161,10 +163,3 @@ describe("afterwards, in the app's own database", () => {
 function byKey(a: { provider: string; id: string }, b: { provider: string; id: string }): number {
   return `${a.provider} ${a.id}`.localeCompare(`${b.provider} ${b.id}`);
 }
-
-// Last in the file: it reads the log of everything above, the app's shutdown included.
-describe("the log of all that traffic", () => {
-  test("carries no stack, key, webhook secret or token", () => {
-    expect(findLeaks(app.log(), fuzz.secrets)).toEqual([]);
-  });
-});
