@@ -16,9 +16,11 @@ let built: Promise<string> | undefined;
 /** Builds the app once per test run into a folder of its own; returns the server build's path. */
 export function buildOnce(): Promise<string> {
   built ??= (async () => {
-    // Inside the project, so the build's bare imports resolve to ./node_modules.
-    await mkdir(path.resolve("node_modules/.cache"), { recursive: true });
-    const dir = await mkdtemp(path.resolve("node_modules/.cache/portal-server-build-"));
+    // Inside the project, as an operator's build is: its bare imports resolve to ./node_modules, and the
+    // embedded database's worker is found through the package's own exports (which Node does not
+    // look up from inside node_modules).
+    await mkdir(path.resolve(".cache"), { recursive: true });
+    const dir = await mkdtemp(path.resolve(".cache/portal-server-build-"));
     await promisify(execFile)(process.execPath, [path.resolve("node_modules/@react-router/dev/bin.cjs"), "build"], {
       env: { ...process.env, REACT_ROUTER_BUILD_DIR: dir },
     });

@@ -48,7 +48,7 @@ describe("embedded database in a data folder", () => {
       expect(existsSync(path.join(dataDir, "PG_VERSION"))).toBe(true);
       expect(database.appliedMigrations.length).toBeGreaterThan(0);
       const settings = await database.prisma.$queryRaw<{ shared_buffers: string }[]>`SHOW shared_buffers`;
-      expect(settings).toEqual([{ shared_buffers: "16MB" }]);
+      expect(settings).toEqual([{ shared_buffers: "8MB" }]);
     } finally {
       await database.close();
     }
@@ -75,6 +75,23 @@ describe("embedded database in a data folder", () => {
     ).rejects.toBeInstanceOf(FailedMigrationError);
     expect(existsSync(path.join(dataDir, LOCK_FILE_NAME))).toBe(false);
   }, 30_000);
+});
+
+describe("embedded database off the main thread (ADR 015)", () => {
+  test("a slow statement does not stop the app's thread: its timers fire while the statement runs", async () => {
+    const database = await openDatabase({ kind: "embedded", dataDir: "memory://", initialData: await emptyEmbeddedDataDir() });
+    try {
+      const started = performance.now();
+      const slow = database.read("SELECT pg_sleep(1)", []);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const timerFiredAfter = performance.now() - started;
+      await slow;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(timerFiredAfter).toBeLessThan(500);
+    } finally {
+      await database.close();
+    }
+  });
 });
 
 describe("test databases", () => {
