@@ -9,17 +9,19 @@ import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
  * TypeScript as is (type stripping), so no compile step and no tsx at run time.
  */
 
-// The embedded database (no DATABASE_URL) gets V8 settings for a small footprint (ADR 019): WebAssembly on the
+// The embedded database (no DATABASE_URL) gets settings for a small footprint (ADR 019): WebAssembly on the
 // baseline compiler only (optimising PGlite's largest functions made a start-up peak of about 800 MiB for no
-// measurable speed) and a 4 MB young generation (about 40 MiB less resident, for some 10% of throughput). V8 takes
-// these only on the command line, so the process replaces itself once with them (same pid: signals and process
-// managers see no difference). A liftoff flag already given means the choice was made: nothing is added; so does
+// measurable speed), a 2 MB young generation (4 MB saved about 40 MiB for some 10% of throughput, 2 MB a few MiB
+// more at no measured cost), and at most two malloc arenas (glibc gives each thread its own, and PGlite's thread is one more; ADR 015). V8 and glibc take
+// these only at start, so the process replaces itself once with them (same pid: signals and process managers see
+// no difference). A liftoff flag already given means the choice was made: nothing is added; so does
 // EMBEDDED_V8_FLAGS=0 (a build that opens no database, like the benchmark's framework floor and peer).
-const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=4"];
+const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=2"];
 const embedded = !process.env.DATABASE_URL?.trim() && process.env.EMBEDDED_V8_FLAGS !== "0";
 if (embedded && !process.execArgv.some((arg) => arg.includes("liftoff"))) {
   try {
-    process.execve?.(process.execPath, [process.execPath, ...EMBEDDED_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env);
+    const env = { MALLOC_ARENA_MAX: "2", ...process.env };
+    process.execve?.(process.execPath, [process.execPath, ...EMBEDDED_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)], env);
   } catch {
     // No execve on this platform (Windows): run as started.
   }

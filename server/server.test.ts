@@ -285,11 +285,12 @@ describe("development on another loopback name", () => {
 });
 
 describe("the embedded database's WebAssembly", () => {
-  test("runs on the baseline compiler only, with a small young generation, in the process that was started (ADR 019)", async () => {
+  test("runs on the baseline compiler only, with a small young generation and two malloc arenas, in the process that was started (ADR 019)", async () => {
     const app = await startApp(5116);
     try {
       const commandLine = readFileSync(`/proc/${app.process.pid}/cmdline`, "utf8").split("\0");
-      expect(commandLine).toEqual(expect.arrayContaining(["--liftoff-only", "--max-semi-space-size=4"]));
+      expect(commandLine).toEqual(expect.arrayContaining(["--liftoff-only", "--max-semi-space-size=2"]));
+      expect(readFileSync(`/proc/${app.process.pid}/environ`, "utf8").split("\0")).toContain("MALLOC_ARENA_MAX=2");
       expect((await send(app.port, "/healthz")).status).toBe(200);
     } finally {
       expect(await app.stop()).toBe(0);
