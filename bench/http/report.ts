@@ -288,12 +288,15 @@ thread's samples, idle included.
   server's own CPU on the same two cores), React Router's middleware and the session cookie's check, and the
   access log. Matching the peer would mean answering without the database: a session cache, which this app
   refuses, because a signed-out cookie must stop working at once on every instance (ADR 018). The signed-in 404 path is the same round trip against a framework floor that does nothing at all.
-- **Embedded database, c=100**: idle 37%; PGlite's WebAssembly 12% and its JavaScript layer 9%, Prisma 4%, undici
-  6% (taken before ADR 019 moved PGlite's WebAssembly to the baseline compiler, which costs a few percent of CPU
-  per request). The click makes one PGlite statement now instead of two, and no commit (the activity's commits are
-  batched). Its c=100 p99 was 166-329 ms in runs where the stalls described below stayed under 1% of requests, and
-  2.5-2.8 s in runs where they did not (the p50 stays near 150-220 ms). It still runs on the app's event loop
-  (ADR 015).
+- **Embedded database, c=100, before the move** (PGlite on the app's thread): idle 37%; PGlite's WebAssembly 12%
+  and its JavaScript layer 9%, Prisma 4%, undici 6%. The click already made one PGlite statement instead of two,
+  and no commit (the activity's commits are batched).
+- **Embedded database, c=100, now** (PGlite in a thread of its own, reached over the wire protocol, ADR 015): the
+  app's thread is idle 35%, GC 13% (the embedded mode's 2 MB young generation, ADR 019), undici 7%, socket writes
+  5%, React Router 4%, WebAssembly 4% (undici's parser and Prisma's query compiler; none of it PGlite's), Prisma 2%,
+  node-postgres 1%. PGlite's thread is idle 56%: its WebAssembly 32%, its JavaScript 3%. Neither thread is
+  saturated; the two cores are shared with the load generator and the emulator. A one-second statement no longer
+  holds the app's timers (\`app/db/database.test.ts\`).
 - **300 ms provider latency, c=200**: 200 clients over 0.3 s ask for about 670 requests/s. The emulator alone,
   loaded straight from the load generator, already adds the "reference" row's p99 over its 300 ms (its timers and
   its CPU on the shared cores), so the 30 ms target is below what this machine can show for any server in front
@@ -306,18 +309,19 @@ thread's samples, idle included.
   emulator's main thread was busy for more than about 30 ms (CPU profiles: no gap between samples above 30 ms), so
   the requests were waiting, not being worked on. The kernel's loopback retransmissions (\`nstat\`) are all tail
   loss probes, with no drops (\`/proc/net/softnet_stat\`) and no listen overflows, so it is not lost packets
-  either. Still to check: waits on a lock or a timer inside the process (PGlite's query mutex, Prisma's
-  transaction timeouts of 2 and 5 s are of the same size). The cause is not found.
+  either. Still to check: waits on a lock or a timer inside the process (Prisma's transaction timeouts of 2 and 5 s
+  are of the same size; PGlite's query mutex is ruled out for the peer, which has no database). The cause is not
+  found.
 - **Memory.** The app on PostgreSQL idles near 200 MiB, and so does the framework floor, which loads the same
   runtime and does nothing; under load both grow to several hundred MiB (the "Memory" table's last column): V8
   grows the heap before it collects (the live heap after a full collection stays near 100 MiB), which is where the
   RSS under load comes from. Capping the old generation holds it (measured: \`--max-old-space-size=256\` kept the
   app at 240 MiB under load) but costs about a quarter of the throughput, so it is an operator's choice
-  (docs/deployment.md, "Memory"), not a default. The embedded mode adds PGlite: 16 MB of shared buffers instead of
-  128, a new data folder made in a child process so initdb's gigabyte of WebAssembly memory never lives in the
-  server (ADR 015's update), WebAssembly on V8's baseline compiler only, because optimising PGlite's largest
-  functions made a start-up peak near 800 MiB for no measurable speed, and a 4 MB young generation, about 40 MiB
-  less at some 10% of throughput (ADR 019: the embedded mode is the small-footprint mode).
+  (docs/deployment.md, "Memory"), not a default. The embedded mode adds PGlite, in a thread of its own whose V8 heap and malloc arena cost about 30 MiB
+  (ADR 015), taken back by: 8 MB of shared buffers instead of 128, a new data folder made in a child process so
+  initdb's gigabyte of WebAssembly memory never lives in the server, WebAssembly on V8's baseline compiler only,
+  because optimising PGlite's largest functions made a start-up peak near 800 MiB for no measurable speed, a 2 MB
+  young generation, and two malloc arenas (ADR 019: the embedded mode is the small-footprint mode).
 `;
 
 function notes(servers: ServerRecord[]): string {
