@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import DataLoader from "dataloader";
 import { createCookie } from "react-router";
 import type { RawRead } from "~/db/database.server.ts";
 import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
@@ -48,6 +49,7 @@ export type SessionStoreOptions = {
 };
 
 type SessionRow = {
+  sessionId: string;
   /** Milliseconds since the epoch: a number from either driver, whatever its time-zone handling of `timestamp`. */
   expiresAtMs: number;
   userId: string;
@@ -56,15 +58,21 @@ type SessionRow = {
   providerCustomerId: string | null;
 };
 
-/** Session, user and customers in one statement: this runs on every signed-in request. */
+/**
+ * Session, user and customers in one statement: this runs on every signed-in request, for every
+ * session looked up in the same turn of the event loop at once (see `createSessionStore`).
+ */
 const SESSION_LOOKUP = `
-  SELECT (EXTRACT(EPOCH FROM s."expirationDate") * 1000)::float8 AS "expiresAtMs", u."id" AS "userId", u."email",
-         c."provider"::text AS "provider", c."providerCustomerId"
+  SELECT s."id" AS "sessionId", (EXTRACT(EPOCH FROM s."expirationDate") * 1000)::float8 AS "expiresAtMs",
+         u."id" AS "userId", u."email", c."provider"::text AS "provider", c."providerCustomerId"
   FROM "Session" s
   JOIN "User" u ON u."id" = s."userId"
   LEFT JOIN "Customer" c ON c."userId" = u."id"
-  WHERE s."id" = $1
+  WHERE s."id" = ANY($1::text[])
   ORDER BY c."createdAt" ASC`;
+
+/** Sessions looked up in one statement at most; more wait for the next. */
+const MAX_LOOKUP_BATCH = 100;
 
 /**
  * Server-side sessions: the signed cookie holds only an opaque random id; the Session row holds
@@ -89,6 +97,24 @@ export function createSessionStore({
   });
   const readCookie = createSignedCookieReader(SESSION_COOKIE_NAME, secrets);
 
+  // Under load many requests look their session up in the same turn of the event loop: they share
+  // one statement (issue 9: each statement is a socket write and a wake-up of a database process,
+  // on the same cores). Nothing is cached (ADR 018): every lookup reads the database, so a deleted
+  // session stops working at once. A lone request waits only for the end of the current turn.
+  const sessionRows = new DataLoader<string, SessionRow[]>(
+    async (ids) => {
+      const rows = await read<SessionRow>(SESSION_LOOKUP, [ids]);
+      const bySession = new Map<string, SessionRow[]>();
+      for (const row of rows) {
+        const list = bySession.get(row.sessionId);
+        if (list) list.push(row);
+        else bySession.set(row.sessionId, [row]);
+      }
+      return ids.map((id) => bySession.get(id) ?? []);
+    },
+    { cache: false, maxBatchSize: MAX_LOOKUP_BATCH, batchScheduleFn: (run) => setImmediate(run) },
+  );
+
   async function readSessionId(request: Request): Promise<string | null | undefined> {
     const header = request.headers.get("Cookie");
     if (!header) return undefined;
@@ -106,7 +132,7 @@ export function createSessionStore({
     const sessionId = await readSessionId(request);
     if (sessionId === undefined) return { status: "none" };
     if (sessionId === null) return { status: "invalid" };
-    const rows = await read<SessionRow>(SESSION_LOOKUP, [sessionId]);
+    const rows = await sessionRows.load(sessionId);
     const first = rows[0];
     if (!first) return { status: "invalid" };
     if (first.expiresAtMs <= now().getTime()) {

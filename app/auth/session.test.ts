@@ -195,4 +195,25 @@ describe("session lookups", () => {
     expect(queries).toHaveBeenCalledTimes(2);
     queries.mockRestore();
   });
+
+  it("requests arriving together share one statement, and each gets its own user and customers", async () => {
+    const others = await Promise.all(
+      ["ada", "grace", "linus"].map((name) => prisma.user.create({ data: { email: `${name}@example.test` }, select: { id: true, email: true } })),
+    );
+    await prisma.customer.create({ data: { userId: others[1]!.id, provider: "stripe", providerCustomerId: "cus_grace" } });
+    const cookies = await Promise.all([user, ...others].map(async (someone) => cookiePair(await store.create(someone.id))));
+    const revoked = cookies[3]!;
+    await store.destroy(requestWithCookie(revoked));
+    const queries = vi.spyOn(database, "read");
+
+    const lookups = await Promise.all(cookies.map((cookie) => store.read(requestWithCookie(cookie))));
+    expect(queries).toHaveBeenCalledTimes(1);
+    expect(lookups.map((lookup) => (lookup.status === "active" ? [lookup.user.email, lookup.user.customers] : lookup.status))).toEqual([
+      [user.email, []],
+      ["ada@example.test", []],
+      ["grace@example.test", [{ provider: "stripe", providerCustomerId: "cus_grace" }]],
+      "invalid",
+    ]);
+    queries.mockRestore();
+  });
 });
