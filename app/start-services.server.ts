@@ -40,7 +40,7 @@ export async function startServices(config: Config, options: { database?: Databa
   const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulated?.origin });
   const legacyProviders = createLegacyProviders({ ...config.billing, emulatorOrigin: emulated?.origin });
   // Issue 10: every portal open, checkout start and applied webhook change, kept for the configured days.
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: config.billing.activityRetentionDays });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: config.billing.activityRetentionDays });
   const stopPruning = activity.startPruning();
   const secure = config.appOrigin.startsWith("https:");
   // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").

@@ -24,7 +24,7 @@ try {
       console.error(`No user with the email ${email}.`);
       process.exitCode = 1;
     } else {
-      const activity = createBillingActivity({ prisma: database.prisma, retentionDays: config.billing.activityRetentionDays });
+      const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: config.billing.activityRetentionDays });
       const rows = await activity.recent(user.id, limit);
       if (rows.length === 0) console.log(`No billing activity for ${email} in the last ${config.billing.activityRetentionDays} days.`);
       for (const row of rows) {

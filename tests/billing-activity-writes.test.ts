@@ -36,10 +36,10 @@ const open = (userId: string, intent = "manage"): BillingActivityEntry => ({
   latencyMs: 12,
 });
 
-const inserts = () => statements.filter((sql) => /INSERT INTO "public"."BillingActivity"/.test(sql));
+const inserts = () => statements.filter((sql) => /INSERT INTO (?:"public"\.)?"BillingActivity"/.test(sql));
 
 test("recording answers before any insert; the entry reaches the table on the next flush by itself", async () => {
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 50 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 50 });
   stops.push(activity.flush);
   const before = inserts().length;
   await activity.record(open(userA));
@@ -52,7 +52,7 @@ test("recording answers before any insert; the entry reaches the table on the ne
 });
 
 test("many entries go in as one statement, in the order they were recorded", async () => {
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 60_000 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000 });
   const before = inserts().length;
   const intents = ["manage", "payment_method", "cancel", "change_plan"];
   for (let i = 0; i < 40; i++) await activity.record(open(userA, intents[i % 4]));
@@ -63,7 +63,7 @@ test("many entries go in as one statement, in the order they were recorded", asy
 });
 
 test("a full batch goes in without waiting for the interval", async () => {
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 60_000, batchSize: 5 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000, batchSize: 5 });
   stops.push(activity.flush);
   for (let i = 0; i < 5; i++) await activity.record(open(userA));
   const deadline = Date.now() + 5_000;
@@ -72,7 +72,7 @@ test("a full batch goes in without waiting for the interval", async () => {
 });
 
 test("a user sees the entry of the click they just made", async () => {
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 60_000 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000 });
   await activity.record(open(userB, "cancel"));
   expect((await activity.recent(userB)).map((row) => row.intent)).toEqual(["cancel"]);
 });
@@ -81,7 +81,7 @@ test("a row the database refuses (its user just deleted) does not take the batch
   const log = captureLog();
   stops.push(log.restore);
   const gone = (await database.prisma.user.create({ data: { email: "activity-gone@test.example" } })).id;
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 60_000 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000 });
   await activity.record(open(userA, "manage"));
   await activity.record(open(gone, "cancel"));
   await activity.record(open(userB, "payment_method"));
@@ -98,7 +98,7 @@ test("a row the database refuses (its user just deleted) does not take the batch
 test("beyond its bound the queue drops entries, and says so, rather than grow without end", async () => {
   const log = captureLog();
   stops.push(log.restore);
-  const activity = createBillingActivity({ prisma: database.prisma, retentionDays: 90, flushIntervalMs: 60_000, maxQueued: 3 });
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000, maxQueued: 3 });
   for (let i = 0; i < 5; i++) await activity.record(open(userA));
   await activity.flush();
   expect(await database.prisma.billingActivity.count()).toBe(3);
@@ -121,3 +121,11 @@ test("stopping the services writes what is still queued before the database clos
   await services.stop();
   expect(rowsAtClose).toBe(1);
 }, 60_000);
+
+test("an entry keeps the instant it was recorded at, to the millisecond, whatever the process's time zone", async () => {
+  const at = new Date("2026-03-29T01:30:00.123Z");
+  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 100_000, flushIntervalMs: 60_000, now: () => at });
+  await activity.record(open(userB));
+  const [entry] = await activity.recent(userB, 1);
+  expect(entry?.createdAt.toISOString()).toBe(at.toISOString());
+});
