@@ -281,13 +281,19 @@ thread's samples, idle included.
   call's signal after it returned). Each was removed: the activity is written behind (ADR 017: one multi-row insert
   per 100 ms, none on the click's path), the 405 check remembers its answer per path, the signal is left alone
   after a call, and the session lookup goes straight to the driver rather than through Prisma's raw-query pipeline.
-- **PostgreSQL, c=100, now**: idle 18%; undici (the provider call, as in the peer) 11%, and its WebAssembly HTTP
-  parser 3%; socket writes 9% (7% node-postgres's one query, 2% the provider request); React Router 6%; GC 5%; the
-  response's own write 4%. Prisma is left with the activity's batch. **What separates the app from the peer** is
-  what the peer does not do: a PostgreSQL round trip per click (the socket write that wakes the server, and the
-  server's own CPU on the same two cores), React Router's middleware and the session cookie's check, and the
-  access log. Matching the peer would mean answering without the database: a session cache, which this app
-  refuses, because a signed-out cookie must stop working at once on every instance (ADR 018). The signed-in 404 path is the same round trip against a framework floor that does nothing at all.
+- **PostgreSQL, c=100, at the start of the third pass**: node-postgres writing each click's session lookup 11%
+  (\`writev\`: on loopback a socket write also runs the kernel's delivery and wakes a PostgreSQL process, on the
+  same two cores), Prisma's query compiler and client 9% (the activity batch's \`createMany\`), undici 10%, GC 7%,
+  React Router 5%. Both were removed: lookups made in the same turn of the event loop share one statement
+  (\`dataloader\`, no cache, so a deleted session still stops working at once, ADR 018), and the activity batch is
+  one driver statement (ADR 017's update). Measured in alternating runs: form door c=100 from 1,082-1,344 to
+  1,790-1,988 requests/s, the no-customer path from 2,031-2,585 to 4,831-4,904.
+- **PostgreSQL, c=100, now**: idle 17%; undici (the provider call, as in the peer) 14%; GC 10%; React Router 7%; the
+  response's own writes 5% (\`writeLatin1String\`); microtasks 4%; the app's own code 4%; web streams 3%; socket
+  writes 4% (2% the provider request, 2% node-postgres); Prisma under 1%. **What separates the app from the peer**
+  is what the peer does not do: a PostgreSQL round trip per turn of the event loop, React Router's middleware and
+  the session cookie's check, the security headers and the access log. The signed-in 404 path is the same work
+  against a framework floor that does nothing at all.
 - **Embedded database, c=100, before the move** (PGlite on the app's thread): idle 37%; PGlite's WebAssembly 12%
   and its JavaScript layer 9%, Prisma 4%, undici 6%. The click already made one PGlite statement instead of two,
   and no commit (the activity's commits are batched).
