@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -35,6 +36,9 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedServer(options: Omit<EmbeddedWorkerData, "socketPath">): Promise<EmbeddedServer> {
   const socketDir = await mkdtemp(path.join(tmpdir(), "billing-db-"));
+  // A process that ends without stop() (a script, a test run) takes the folder along, as it does the data folder's lock.
+  const removeOnExit = () => rmSync(socketDir, { recursive: true, force: true });
+  process.once("exit", removeOnExit);
   const workerData: EmbeddedWorkerData = { ...options, socketPath: path.join(socketDir, `.s.PGSQL.${SOCKET_PORT}`) };
   // execArgv: [] because the file runs as Node loads it (types stripped), without the loaders of a tsx or Vitest parent.
   const worker = new Worker(workerFile(), { workerData, execArgv: [] });
@@ -55,6 +59,7 @@ export async function startEmbeddedServer(options: Omit<EmbeddedWorkerData, "soc
     });
   } catch (error) {
     await worker.terminate();
+    process.off("exit", removeOnExit);
     await rm(socketDir, { recursive: true, force: true });
     throw error;
   }
@@ -76,6 +81,7 @@ export async function startEmbeddedServer(options: Omit<EmbeddedWorkerData, "soc
       const timeout = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS).unref();
       await exited;
       clearTimeout(timeout);
+      process.off("exit", removeOnExit);
       await rm(socketDir, { recursive: true, force: true });
     },
   };

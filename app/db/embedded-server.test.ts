@@ -1,4 +1,6 @@
-import { statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { promisify } from "node:util";
 import path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -67,4 +69,23 @@ describe("the embedded database's own thread, reached over its socket", () => {
     );
     expect(answers.map((answer) => answer.rows[0]?.body)).toEqual(Array.from({ length: 200 }, (_, n) => `note ${n % 4}`));
   });
+});
+
+describe("the socket's folder", () => {
+  test("is removed by a stop, and by the end of a process that never stopped its database", async () => {
+    const stopped = await startEmbeddedServer({ dataDir: IN_MEMORY_DATA_DIR, postgresqlconf: EMBEDDED_POSTGRESQL_CONF, initialData: await emptyEmbeddedDataDir() });
+    await stopped.stop();
+    expect(existsSync(String(stopped.connection.host))).toBe(false);
+
+    const script = [
+      'import { startEmbeddedServer } from "./app/db/embedded-server.server.ts";',
+      "const server = await startEmbeddedServer({ dataDir: \"memory://\", postgresqlconf: [] });",
+      "console.log(server.connection.host);",
+      "process.exit(0);",
+    ].join("\n");
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 60_000 });
+    const folder = stdout.trim().split("\n").at(-1)!;
+    expect(folder).toMatch(/billing-db-/);
+    expect(existsSync(folder)).toBe(false);
+  }, 90_000);
 });
