@@ -8,7 +8,7 @@ import { createBillingActivity } from "~/billing/activity.server.ts";
 import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
-import { type Database, openDatabase } from "~/db/database.server.ts";
+import { type Database, openDatabase, type RawRead } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
@@ -40,14 +40,16 @@ export async function startServices(config: Config, options: { database?: Databa
   const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulated?.origin });
   const legacyProviders = createLegacyProviders({ ...config.billing, emulatorOrigin: emulated?.origin });
   // Issue 10: every portal open, checkout start and applied webhook change, kept for the configured days.
-  const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: config.billing.activityRetentionDays });
+  // Through a closure rather than the method itself, so a test can replace database.read to make the database fail.
+  const read: RawRead = (sql, params) => database.read(sql, params);
+  const activity = createBillingActivity({ prisma: database.prisma, read, retentionDays: config.billing.activityRetentionDays });
   const stopPruning = activity.startPruning();
   const secure = config.appOrigin.startsWith("https:");
   // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").
   const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
   const auth = createAuth({
     prisma: database.prisma,
-    read: (sql, params) => database.read(sql, params),
+    read,
     sessionSecrets: config.sessionSecrets,
     secureCookie: secure,
     rateLimits,

@@ -56,6 +56,7 @@ try {
   function authWith(maxConcurrent: number, maxQueued: number): Auth {
     return createAuth({
       prisma: database.prisma,
+      read: database.read,
       sessionSecrets: config.sessionSecrets,
       secureCookie: false,
       passwordHashing: createPasswordHashing({ maxConcurrent, maxQueued }),

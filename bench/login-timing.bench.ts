@@ -18,7 +18,7 @@ try {
   await prisma.user.create({
     data: { email: "known@bench.test", password: { create: { hash: await hashPassword("the-right-password") } } },
   });
-  const auth = createAuth({ prisma, sessionSecrets: ["bench-session-secret-0123456789abcdef"], secureCookie: false });
+  const auth = createAuth({ prisma, read: database.read, sessionSecrets: ["bench-session-secret-0123456789abcdef"], secureCookie: false });
 
   async function timeLogin(email: string): Promise<number> {
     const body = new URLSearchParams({ email, password: "a-wrong-password" });

@@ -12,9 +12,9 @@ import type { ServerRuntime } from "../app/http/server-runtime.server.ts";
 // The embedded database (no DATABASE_URL) gets settings for a small footprint (ADR 019): WebAssembly on the
 // baseline compiler only (optimising PGlite's largest functions made a start-up peak of about 800 MiB for no
 // measurable speed), a 2 MB young generation (4 MB saved about 40 MiB for some 10% of throughput, 2 MB a few MiB
-// more at no measured cost), and at most two malloc arenas (glibc gives each thread its own, and PGlite's thread is one more; ADR 015). V8 and glibc take
-// these only at start, so the process replaces itself once with them (same pid: signals and process managers see
-// no difference). A liftoff flag already given means the choice was made: nothing is added; so does
+// more at no measured cost), and at most two malloc arenas (glibc gives each thread its own, and PGlite's thread is
+// one more; ADR 015). V8 and glibc take these only at start, so the process replaces itself once with them (same
+// pid: signals and process managers see no difference). A liftoff flag already given means the choice was made: nothing is added; so does
 // EMBEDDED_V8_FLAGS=0 (a build that opens no database, like the benchmark's framework floor and peer).
 const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=2"];
 const embedded = !process.env.DATABASE_URL?.trim() && process.env.EMBEDDED_V8_FLAGS !== "0";

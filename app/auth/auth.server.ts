@@ -85,8 +85,8 @@ export type Auth = {
 
 export type AuthOptions = {
   prisma: PrismaClient;
-  /** The driver's own query for the session lookup on every request; Prisma's raw query when left out. */
-  read?: RawRead;
+  /** The driver's own query for the session lookup on every request (Database.read). */
+  read: RawRead;
   /** SESSION_SECRET, newest first. */
   sessionSecrets: string[];
   /** True when the app's URL is https. */

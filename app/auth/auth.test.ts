@@ -17,7 +17,7 @@ let stella: { id: string; email: string };
 beforeAll(async () => {
   database = await createTestDatabase();
   prisma = database.prisma;
-  auth = createAuth({ prisma, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
+  auth = createAuth({ prisma, read: database.read, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
   stella = await prisma.user.create({
     data: { email: "stella@example.test", password: { create: { hash: await hashPassword(PASSWORD) } } },
     select: { id: true, email: true },
@@ -111,6 +111,7 @@ describe("login cost", () => {
     const kdf = countingKdf({ cheap: false });
     const counted = createAuth({
       prisma,
+      read: database.read,
       sessionSecrets: ["test-session-secret-0123456789abcdef"],
       secureCookie: false,
       passwordHashing: createPasswordHashing({ deriveKey: kdf.deriveKey }),

@@ -39,8 +39,8 @@ export type SessionStore = {
 
 export type SessionStoreOptions = {
   prisma: PrismaClient;
-  /** The driver's own query for the lookup on every request (Database.read); Prisma's raw query when left out. */
-  read?: RawRead;
+  /** The driver's own query for the lookup on every request (Database.read), without Prisma's pipeline. */
+  read: RawRead;
   /** Newest first: the first signs new cookies, all of them are accepted (secret rotation). */
   secrets: string[];
   /** Secure cookies when the app is served over https. */
@@ -80,7 +80,7 @@ const MAX_LOOKUP_BATCH = 100;
  */
 export function createSessionStore({
   prisma,
-  read = (sql, params) => prisma.$queryRawUnsafe(sql, ...params),
+  read,
   secrets,
   secure,
   now = () => new Date(),

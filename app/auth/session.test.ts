@@ -9,7 +9,7 @@ const SECRET = "test-session-secret-0123456789abcdef";
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let prisma: PrismaClient;
 let store: SessionStore;
-/** The driver's own query, as the app's services hand it to the store (Prisma's raw query is only the fallback). */
+/** The driver's own query, as the app's services hand it to the store (spied on to count lookups). */
 const read: RawRead = (sql, params) => database.read(sql, params);
 let user: { id: string; email: string };
 

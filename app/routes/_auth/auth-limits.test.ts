@@ -44,6 +44,7 @@ beforeAll(async () => {
   const passwordHashing = createPasswordHashing({ deriveKey: kdf.deriveKey });
   services.auth = createAuth({
     prisma,
+    read: database.read,
     sessionSecrets: ["test-session-secret-0123456789abcdef"],
     secureCookie: false,
     rateLimits,
@@ -179,6 +180,7 @@ describe("password hashing at capacity", () => {
     const auth = services.auth;
     services.auth = createAuth({
       prisma,
+      read: database.read,
       sessionSecrets: ["test-session-secret-0123456789abcdef"],
       secureCookie: false,
       rateLimits,

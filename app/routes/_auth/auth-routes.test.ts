@@ -24,7 +24,7 @@ let prisma: PrismaClient;
 beforeAll(async () => {
   database = await createTestDatabase();
   prisma = database.prisma;
-  services.auth = createAuth({ prisma, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
+  services.auth = createAuth({ prisma, read: database.read, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
   await prisma.user.create({
     data: { email: "stripe@demo.test", password: { create: { hash: await hashPassword(PASSWORD) } } },
   });
