@@ -40,13 +40,13 @@ export class ProtocolViolation extends Error {
 export class ClientStream {
   #buffer: Uint8Array = new Uint8Array(0);
   #started = false;
-  /** Typed messages read but not yet ended by a message the client waits after. */
-  #pendingFrom = 0;
 
   push(chunk: Uint8Array): ClientUnit[] {
     this.#buffer = this.#buffer.length === 0 ? chunk : concat(this.#buffer, chunk);
     const units: ClientUnit[] = [];
-    let offset = this.#pendingFrom;
+    /** Where the unit being read starts: typed messages before `offset` not yet ended by one the client waits after. */
+    let unitStart = 0;
+    let offset = 0;
     const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
     while (true) {
       if (!this.#started) {
@@ -62,7 +62,7 @@ export class ClientStream {
           this.#started = true;
         } else throw new ProtocolViolation(`start-up code ${code}`);
         offset += length;
-        this.#pendingFrom = offset;
+        unitStart = offset;
         continue;
       }
       if (this.#buffer.length - offset < 5) break;
@@ -73,14 +73,13 @@ export class ClientStream {
       offset += 1 + length;
       if (type === "X") {
         units.push({ kind: "terminate" });
-        this.#pendingFrom = offset;
+        unitStart = offset;
       } else if (UNIT_ENDS.has(type)) {
-        units.push({ kind: "run", bytes: this.#buffer.slice(this.#pendingFrom, offset), endsAtSync: type === "S" || type === "Q" });
-        this.#pendingFrom = offset;
+        units.push({ kind: "run", bytes: this.#buffer.slice(unitStart, offset), endsAtSync: type === "S" || type === "Q" });
+        unitStart = offset;
       }
     }
-    this.#buffer = this.#buffer.subarray(this.#pendingFrom);
-    this.#pendingFrom = 0;
+    this.#buffer = this.#buffer.subarray(unitStart);
     return units;
   }
 }
