@@ -64,6 +64,7 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
     },
   );
   server.on("clientError", onClientError);
+  const connections = trackConnections(server);
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -219,6 +220,96 @@ export function createAppServer({ build, runtime, clientDir }: AppServerOptions)
       draining = true;
       runtime.startDraining();
     },
+    closeQuietConnections: connections.closeQuiet,
+  };
+}
+
+/**
+ * How long a kept-alive connection must have carried nothing, during a drain, before the server closes it.
+ * Closing an idle connection races with a request the client may be sending on it at that moment (the
+ * request is lost). Answers given while draining say `Connection: close`, so every connection in use is
+ * let go by its client; one that stays idle this long after the drain began belongs to a client that has
+ * stopped sending here (a load balancer takes the instance out of rotation when /readyz answers 503).
+ */
+export const DRAIN_IDLE_MS = 1_000;
+
+/**
+ * How long a connection the server ends keeps reading what the client is still sending (and discarding
+ * it) before it is closed for good. Node ends such a connection (after `Connection: close`, a 413, a
+ * drain) with FIN and closes the socket as soon as its last byte is written: bytes that arrive after that
+ * meet a TCP reset, and a client still sending its body gets EPIPE or ECONNRESET instead of the answer
+ * waiting in its buffer.
+ */
+export const LINGER_MS = 2_000;
+
+/**
+ * A lingering close, as Apache and nginx make one: while the client is still sending the body of the
+ * request just answered (a 413 to a chunked upload), the connection stays open and the rest is read and
+ * discarded (drainBody, within its budget); then FIN, and the socket is closed when the client closes its
+ * side or LINGER_MS later.
+ */
+function lingeringClose(socket: Socket, request: IncomingMessage | undefined): void {
+  if (socket.destroyed) return;
+  if (request && !request.complete && !request.destroyed) {
+    let once = false;
+    const then = () => {
+      if (once) return;
+      once = true;
+      lingeringClose(socket, undefined);
+    };
+    request.once("end", then);
+    request.once("close", then);
+    return;
+  }
+  if (socket.writable) socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+  // The client has sent all it will: both directions are done.
+  socket.once("end", () => socket.destroy());
+  socket.resume();
+}
+
+type ConnectionState = { inFlight: number; quietSince: number; bytesReadThen: number; request?: IncomingMessage };
+
+/**
+ * Every open connection and whether a request is on it, so that a drain closes a connection only once
+ * nothing can be racing onto it: no request in flight, no byte read since its last answer, and quiet for
+ * `DRAIN_IDLE_MS` since both its last answer and the start of the drain.
+ */
+function trackConnections(server: Server) {
+  const open = new Map<Socket, ConnectionState>();
+  server.on("connection", (socket: Socket) => {
+    const state: ConnectionState = { inFlight: 0, quietSince: performance.now(), bytesReadThen: 0 };
+    // Node calls destroySoon to end a connection it will not keep.
+    socket.destroySoon = () => lingeringClose(socket, state.request);
+    open.set(socket, state);
+    socket.once("close", () => open.delete(socket));
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const state = open.get(req.socket);
+    if (!state) return;
+    state.inFlight++;
+    state.request = req;
+    res.once("close", () => {
+      state.inFlight--;
+      state.quietSince = performance.now();
+      state.bytesReadThen = req.socket.bytesRead;
+    });
+  });
+  return {
+    /** Closes (lingering) each connection quiet since `since` and for DRAIN_IDLE_MS; how many are still open. */
+    closeQuiet(since: number): number {
+      const now = performance.now();
+      for (const [socket, state] of open) {
+        const quiet = state.inFlight === 0 && socket.bytesRead === state.bytesReadThen;
+        if (quiet && now - Math.max(since, state.quietSince) >= DRAIN_IDLE_MS) {
+          open.delete(socket);
+          socket.destroySoon();
+        }
+      }
+      return open.size;
+    },
   };
 }
 
@@ -231,4 +322,4 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
-export type AppServer = { server: Server; startDraining(): void };
+export type AppServer = { server: Server; startDraining(): void; closeQuietConnections(since: number): number };

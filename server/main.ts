@@ -46,7 +46,7 @@ if (!runtime) {
 const { config } = runtime;
 const log = runtime.logger;
 
-const { server, startDraining } = createAppServer({
+const { server, startDraining, closeQuietConnections } = createAppServer({
   build,
   runtime,
   clientDir: path.resolve(path.dirname(buildPath), "../client"),
@@ -56,6 +56,7 @@ const shutdown = createShutdown({
   server,
   graceMs: config.server.shutdownGraceMs,
   startDraining,
+  closeQuietConnections,
   stopServices: runtime.stopServices,
   log,
 });

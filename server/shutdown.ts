@@ -1,19 +1,24 @@
 import type { Server } from "node:http";
+import { Server as NetServer } from "node:net";
 
 type Log = { info(fields: object): void; warn(fields: object): void };
 
 /**
  * SPEC "Server, proxies and operations": on SIGTERM stop accepting
  * connections, let requests in flight finish (up to the grace period),
- * then close the services. Node's own `server.close()` does the connection
- * work (it closes idle keep-alive sockets at once, and answers in flight
- * carry `Connection: close` once draining starts); no library is needed
- * for these few lines.
+ * then close the services, with no request reset. Node's `server.close()`
+ * would also close every idle keep-alive connection at once, racing with a
+ * request a client's pool is sending on it (ECONNRESET): only the listener
+ * is closed here; answers given while draining carry `Connection: close`,
+ * and a connection is closed by the server only once it has been quiet
+ * long enough that no request can be racing onto it (app-server.ts).
  */
 export function createShutdown(options: {
   server: Server;
   graceMs: number;
   startDraining: () => void;
+  /** Closes the connections that have been quiet since `since`; returns how many are still open. */
+  closeQuietConnections: (since: number) => number;
   stopServices: () => Promise<void>;
   log: () => Log;
 }): (signal: string) => Promise<void> {
@@ -22,14 +27,17 @@ export function createShutdown(options: {
     shutdown ??= (async () => {
       const { server, graceMs } = options;
       options.log().info({ event: "server.draining", signal, graceMs });
+      const since = performance.now();
       options.startDraining();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // net.Server's close: stop listening, call back once the last connection has closed.
+      const closed = new Promise<void>((resolve) => netClose.call(server, () => resolve()));
+      const sweep = setInterval(() => options.closeQuietConnections(since), SWEEP_MS);
       const grace = setTimeout(() => {
         options.log().warn({ event: "server.grace_expired", graceMs });
         server.closeAllConnections();
       }, graceMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(grace);
       await options.stopServices();
       options.log().info({ event: "server.stopped" });
@@ -37,3 +45,7 @@ export function createShutdown(options: {
     return shutdown;
   };
 }
+
+const netClose = NetServer.prototype.close as (this: Server, callback: () => void) => void;
+/** How often a drain looks for connections it may close. */
+const SWEEP_MS = 100;
