@@ -3,7 +3,7 @@ import { request as httpRequest } from "node:http";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
-import { RawConnection, type RunningApp, logLines, removeBuild, startApp, waitForLog } from "./test-support.ts";
+import { RawConnection, type RunningApp, logLines, startApp, waitForLog } from "./test-support.ts";
 
 // The server entry end to end: a production build served by `node server/main.ts`
 // on ports 5110-5119, driven over real sockets.
@@ -62,7 +62,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([proxied?.stop(), direct?.stop()]);
-  await removeBuild();
 });
 
 describe("behind a TLS-terminating proxy", () => {

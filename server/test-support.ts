@@ -1,40 +1,18 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
+import { ensureProductionBuild } from "../tests/support/production-build.ts";
 
 /**
- * Helpers for the server tests: one production build per test run (in a
- * temporary folder, never ./build), real server processes started with
+ * Helpers for the server tests: the shared production build (./build), real server processes started with
  * `node server/main.ts`, and raw HTTP/1.1 over sockets.
  */
 
-let built: Promise<string> | undefined;
-
-/** Builds the app once per test run into a folder of its own; returns the server build's path. */
-export function buildOnce(): Promise<string> {
-  built ??= (async () => {
-    // Inside the project, as an operator's build is: its bare imports resolve to ./node_modules, and the
-    // embedded database's worker is found through the package's own exports (which Node does not
-    // look up from inside node_modules).
-    await mkdir(path.resolve(".cache"), { recursive: true });
-    const dir = await mkdtemp(path.resolve(".cache/portal-server-build-"));
-    await promisify(execFile)(process.execPath, [path.resolve("node_modules/@react-router/dev/bin.cjs"), "build"], {
-      env: { ...process.env, REACT_ROUTER_BUILD_DIR: dir },
-    });
-    return path.join(dir, "server/index.js");
-  })();
-  return built;
-}
-
-/** Removes the test build (after the last server of the run has stopped). */
-export async function removeBuild(): Promise<void> {
-  if (!built) return;
-  const serverIndex = await built.catch(() => undefined);
-  built = undefined;
-  if (serverIndex) await rm(path.dirname(path.dirname(serverIndex)), { recursive: true, force: true });
+/** The production build the app is served from (./build, made once per change; tests/support/production-build.ts). */
+export async function buildOnce(): Promise<string> {
+  return ensureProductionBuild();
 }
 
 export type RunningApp = {
