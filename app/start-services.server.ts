@@ -1,4 +1,5 @@
 import { createAuth } from "~/auth/auth.server.ts";
+import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
@@ -22,8 +23,10 @@ import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-b
  */
 export async function startServices(config: Config, options: { database?: Database } = {}) {
   const database = options.database ?? (await openDatabase(config.database));
+  // One bounded KDF for the process: logins, signups and the demo seed.
+  const passwordHashing = createPasswordHashing({ params: config.passwordHashing.params });
   if (config.seedDemoData) {
-    const { created } = await seedDemoAccounts(database.prisma);
+    const { created } = await seedDemoAccounts(database.prisma, undefined, passwordHashing.hash);
     if (created > 0) logEvent("info", "demo.seeded", { users: created });
   }
 
@@ -46,13 +49,14 @@ export async function startServices(config: Config, options: { database?: Databa
   const stopPruning = activity.startPruning();
   const secure = config.appOrigin.startsWith("https:");
   // Counted in the database, so every instance on it shares the limits (SPEC "Rate limits").
-  const rateLimits = createRateLimits({ prisma: database.prisma, limits: config.rateLimits });
+  const rateLimits = createRateLimits({ driver: database.driver, limits: config.rateLimits });
   const auth = createAuth({
     prisma: database.prisma,
     read,
     sessionSecrets: config.sessionSecrets,
     secureCookie: secure,
     rateLimits,
+    passwordHashing,
   });
   const portal = createBillingPortal({
     prisma: database.prisma,

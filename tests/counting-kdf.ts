@@ -16,5 +16,5 @@ export function countingKdf(options: { cheap: boolean }) {
 
 /** Moves every rate-limit window into the past, as if its time had passed. */
 export async function letRateLimitWindowsPass(prisma: PrismaClient): Promise<void> {
-  await prisma.rateLimit.updateMany({ data: { expire: new Date(Date.now() - 1000) } });
+  await prisma.rateLimit.updateMany({ data: { expire: BigInt(Date.now() - 1000) } });
 }

@@ -52,9 +52,18 @@ function createPrismaClient(adapter: SqlDriverAdapterFactory, onQuery?: (sql: st
  */
 export type RawRead = <Row>(sql: string, params: readonly unknown[]) => Promise<Row[]>;
 
+/**
+ * The driver's own query, for libraries that speak node-postgres (rate-limiter-flexible's PostgreSQL
+ * store): named statements are prepared once per connection.
+ */
+export interface DriverClient {
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
 export interface Database {
   prisma: PrismaClient;
   read: RawRead;
+  driver: DriverClient;
   kind: DatabaseTarget["kind"];
   /** Names of the migrations this open applied (empty when the database was up to date). */
   appliedMigrations: string[];
@@ -125,6 +134,7 @@ async function openEmbeddedDatabase(
     const database = await openOverWire(server.connection, {
       poolSize: EMBEDDED_POOL_SIZE,
       cannotUse: `Cannot use the embedded database in ${dataDir}`,
+      sharedBackend: true,
       migrationsDir,
       onQuery,
     });
@@ -179,7 +189,7 @@ function openPostgresDatabase(url: string, migrationsDir: string, poolSize?: num
 /** A PostgreSQL server (or the embedded database's worker) reached through node-postgres, migrated first. */
 async function openOverWire(
   connection: ClientConfig,
-  options: { poolSize?: number; cannotUse: string; migrationsDir: string; onQuery?: (sql: string) => void },
+  options: { poolSize?: number; cannotUse: string; migrationsDir: string; onQuery?: (sql: string) => void; sharedBackend?: boolean },
 ): Promise<Database> {
   // One dedicated connection for the run: the advisory lock belongs to a session, not a pool.
   let migrationClient: Client;
@@ -209,6 +219,14 @@ async function openOverWire(
     read: async <Row,>(sql: string, params: readonly unknown[]) => {
       onQuery?.(sql);
       return (await pool.query({ text: sql, values: [...params] })).rows as Row[];
+    },
+    driver: {
+      query({ text, values, name }) {
+        onQuery?.(text);
+        // The embedded database's connections share one PGlite backend (ADR 015), where a statement prepared under a
+        // name by one connection collides with the same name prepared by another: there every statement is unnamed.
+        return pool.query(options.sharedBackend ? { text, values } : { text, values, name });
+      },
     },
     kind: "postgres",
     appliedMigrations: applied,

@@ -1,14 +1,18 @@
 import { createHash } from "node:crypto";
-import { RateLimiterPrisma, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { Config } from "~/config/env.server.ts";
-import type { PrismaClient } from "~/db/generated/client.ts";
+import type { DriverClient } from "~/db/database.server.ts";
 
 /** What a refused request is told: how long until the limit lets it through again. */
 export type RateLimitRefusal = { retryAfterSeconds: number };
 
 /**
  * One limit: `points` per window, counted in the database (the `RateLimit` table)
- * so every instance on the same database shares the count.
+ * so every instance on the same database shares the count. A consume is one
+ * statement through the driver (rate-limiter-flexible's PostgreSQL store:
+ * `INSERT … ON CONFLICT … DO UPDATE … RETURNING`, prepared once per
+ * connection). No in-memory front: a clear on another instance (a successful
+ * login) must lift the limit everywhere at once (ADR 020).
  */
 export interface RateLimit {
   /** Counts one more for `key`; null while within the limit, otherwise the refusal. */
@@ -41,21 +45,22 @@ const WINDOW_SECONDS = { loginFailures: 15 * 60, loginAttempts: 15 * 60, signups
 const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
 
 export function createRateLimits(options: {
-  prisma: PrismaClient;
+  /** The database's driver (Database.driver). */
+  driver: DriverClient;
   limits: Config["rateLimits"];
   /** Tests shorten the windows; production uses the SPEC's. */
   windowSeconds?: Partial<Record<keyof typeof WINDOW_SECONDS, number>>;
 }): RateLimits {
-  const { prisma, limits } = options;
+  const { driver, limits } = options;
   const windowOf = (name: keyof typeof WINDOW_SECONDS, points: number): Window => ({
     points,
     durationSeconds: options.windowSeconds?.[name] ?? WINDOW_SECONDS[name],
   });
-  const make = (name: keyof typeof WINDOW_SECONDS, points: number) => databaseLimit(prisma, name, windowOf(name, points));
+  const make = (name: keyof typeof WINDOW_SECONDS, points: number) => databaseLimit(driver, name, windowOf(name, points));
 
   // One sweep for all limits, owned here so `stop()` ends it (the library's own timer cannot be stopped).
   const sweep = setInterval(() => {
-    prisma.rateLimit.deleteMany({ where: { expire: { lt: new Date() } } }).catch(() => {});
+    driver.query({ text: 'DELETE FROM "RateLimit" WHERE "expire" < $1', values: [Date.now()] }).catch(() => {});
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
@@ -75,12 +80,14 @@ export const NO_LIMIT: RateLimit = {
   clear: async () => {},
 };
 
-function databaseLimit(prisma: PrismaClient, name: string, window: Window): RateLimit {
+function databaseLimit(driver: DriverClient, name: string, window: Window): RateLimit {
   if (window.points <= 0) return NO_LIMIT;
-  const limiter = new RateLimiterPrisma({
-    storeClient: prisma,
-    // The Prisma client's accessor for the `RateLimit` model in prisma/schema.prisma.
-    tableName: "rateLimit",
+  const limiter = new RateLimiterPostgres({
+    storeClient: driver,
+    storeType: "pool",
+    // The table is made by our migrations (prisma/schema.prisma: key, points, expire as epoch milliseconds).
+    tableName: "RateLimit",
+    tableCreated: true,
     keyPrefix: name,
     points: window.points,
     duration: window.durationSeconds,

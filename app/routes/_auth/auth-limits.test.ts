@@ -40,7 +40,7 @@ const kdf = countingKdf({ cheap: true });
 beforeAll(async () => {
   database = await createTestDatabase();
   prisma = database.prisma;
-  rateLimits = createRateLimits({ prisma, limits: LIMITS });
+  rateLimits = createRateLimits({ driver: database.driver, limits: LIMITS });
   const passwordHashing = createPasswordHashing({ deriveKey: kdf.deriveKey });
   services.auth = createAuth({
     prisma,
@@ -187,6 +187,7 @@ describe("password hashing at capacity", () => {
       passwordHashing: {
         hash: () => Promise.reject(new PasswordHashingBusyError()),
         verify: () => Promise.reject(new PasswordHashingBusyError()),
+        needsRehash: () => false,
       },
     });
     try {
