@@ -44,6 +44,8 @@ export default defineConfig({
         // The suite opens one demo user's portal many times a minute; the limit itself is tested in
         // tests/rate-limits.test.ts and the multi-instance suite.
         RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
+        // The browser flows are not about hashing: sign-ins and the demo seed at a millisecond each.
+        PASSWORD_HASH_COST: "low",
       },
       reuseExistingServer: false,
       timeout: 120_000,

@@ -13,6 +13,8 @@ export default defineConfig({
           // Many tests hash passwords (scrypt, ~0.3 s each) or open databases: on two busy cores 5 s is
           // too tight to tell a hang from a slow moment. A bound for hangs, not a performance goal.
           testTimeout: 30_000,
+          // Hooks start services and databases as the tests do: the same bound.
+          hookTimeout: 30_000,
           // Browser flows in e2e/ belong to Playwright.
           include: ["app/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts", "scripts/**/*.test.ts", "server/**/*.test.ts"],
           exclude: ["tests/hostile/**"],

@@ -45,6 +45,8 @@ export async function startApp(port: number, env: Record<string, string> = {}): 
       PORT: String(port),
       APP_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: dataDir,
+      // Not a test of hashing: demo seeds and logins at a millisecond each (a deployment refuses this).
+      ...(env.APP_ENV === "production" ? {} : { PASSWORD_HASH_COST: "low" }),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

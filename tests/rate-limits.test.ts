@@ -48,6 +48,8 @@ async function startEmulated(provider: ProviderId): Promise<Services> {
     PAYMENT_PROVIDER: provider,
     PAYMENT_EMULATOR: "1",
     RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: String(CALLS_PER_MINUTE),
+    // A rate-limit test: logins cost what they cost in a deployment.
+    PASSWORD_HASH_COST: "standard",
   });
   return startServices(config, { database: await createTestDatabase() });
 }
@@ -185,7 +187,7 @@ describe("two instances on one database", () => {
   beforeAll(async () => {
     shared = await sharedDatabase();
     // A configured (not emulated) provider: these instances never call it.
-    const config = parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_unused" });
+    const config = parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_unused", PASSWORD_HASH_COST: "standard" });
     one = await startServices(config, { database: shared.first });
     two = await startServices(config, { database: shared.second });
   });

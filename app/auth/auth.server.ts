@@ -6,7 +6,6 @@ import type { RawRead } from "~/db/database.server.ts";
 import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { createPasswordHashing, PasswordHashingBusyError, type PasswordHashing } from "./password-hashing.server.ts";
-import { needsRehash } from "./password.server.ts";
 import { readForm } from "~/http/form-body.ts";
 import { safeRedirectPath } from "~/http/safe-url.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
@@ -140,7 +139,7 @@ export function createAuth({ prisma, read, sessionSecrets, secureCookie, rateLim
     if (!user || !matches) return { ok: false, email: typedEmail };
 
     await limits.loginFailures.clear(failureKey);
-    if (hash && needsRehash(hash)) {
+    if (hash && passwords.needsRehash(hash)) {
       // The user is already through: a busy KDF keeps the old hash until the next login.
       const rehashed = await passwords.hash(password).catch((error: unknown) => {
         if (error instanceof PasswordHashingBusyError) return null;

@@ -1,10 +1,12 @@
 import { BulkheadRejectedError, bulkhead } from "cockatiel";
-import { DEFAULT_SCRYPT_PARAMS, type DeriveKey, hashPassword, scryptKey, verifyPassword } from "./password.server.ts";
+import { DEFAULT_SCRYPT_PARAMS, type DeriveKey, hashPassword, needsRehash, type ScryptParams, scryptKey, verifyPassword } from "./password.server.ts";
 
 /** Hashing and checking passwords, with at most a few KDF runs at once for the whole process. */
 export type PasswordHashing = {
   hash(password: string): Promise<string>;
   verify(password: string, encodedHash: string | null | undefined): Promise<boolean>;
+  /** True when the hash was made with other parameters than these: rehash it at the next successful login. */
+  needsRehash(encodedHash: string): boolean;
 };
 
 /** Every KDF slot and queue place is taken: the caller answers 503 with this Retry-After. */
@@ -23,10 +25,11 @@ export class PasswordHashingBusyError extends Error {
 export const DEFAULT_HASHING_CAPACITY = { maxConcurrent: 2, maxQueued: 8 };
 
 export function createPasswordHashing(
-  options: { maxConcurrent?: number; maxQueued?: number; deriveKey?: DeriveKey } = {},
+  options: { maxConcurrent?: number; maxQueued?: number; deriveKey?: DeriveKey; params?: ScryptParams } = {},
 ): PasswordHashing {
   const { maxConcurrent, maxQueued } = { ...DEFAULT_HASHING_CAPACITY, ...options };
   const derive = options.deriveKey ?? scryptKey;
+  const params = options.params ?? DEFAULT_SCRYPT_PARAMS;
   const slots = bulkhead(maxConcurrent, maxQueued);
 
   const bounded: DeriveKey = async (...args) => {
@@ -39,7 +42,8 @@ export function createPasswordHashing(
   };
 
   return {
-    hash: (password) => hashPassword(password, DEFAULT_SCRYPT_PARAMS, bounded),
-    verify: (password, encodedHash) => verifyPassword(password, encodedHash, bounded),
+    hash: (password) => hashPassword(password, params, bounded),
+    verify: (password, encodedHash) => verifyPassword(password, encodedHash, bounded, params),
+    needsRehash: (encodedHash) => needsRehash(encodedHash, params),
   };
 }

@@ -8,6 +8,12 @@ export type ScryptParams = { logN: number; r: number; p: number };
  */
 export const DEFAULT_SCRYPT_PARAMS: ScryptParams = { logN: 16, r: 8, p: 1 };
 
+/**
+ * N=2^10: about a millisecond. Only for test runs whose subject is not hashing (PASSWORD_HASH_COST=low,
+ * refused with APP_ENV=production): the hashing, login-timing and rate-limit tests keep the real cost.
+ */
+export const LOW_COST_SCRYPT_PARAMS: ScryptParams = { logN: 10, r: 8, p: 1 };
+
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -38,10 +44,11 @@ export async function verifyPassword(
   password: string,
   encodedHash: string | null | undefined,
   deriveKey: DeriveKey = scryptKey,
+  params: ScryptParams = DEFAULT_SCRYPT_PARAMS,
 ): Promise<boolean> {
   const parsed = encodedHash ? parseHash(encodedHash) : null;
   if (!parsed) {
-    await deriveKey(password, randomBytes(SALT_BYTES), KEY_BYTES, DEFAULT_SCRYPT_PARAMS);
+    await deriveKey(password, randomBytes(SALT_BYTES), KEY_BYTES, params);
     return false;
   }
   const key = await deriveKey(password, parsed.salt, parsed.key.length, parsed.params);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { DEFAULT_SCRYPT_PARAMS, LOW_COST_SCRYPT_PARAMS } from "~/auth/password.server.ts";
 import { ConfigError, parseConfig } from "./env.server.ts";
 
 const PROD = {
@@ -106,6 +107,16 @@ describe("configuration", () => {
     const config = parseConfig({ ...PROD, SEED_DEMO_DATA: "1" });
     expect(config.seedDemoData).toBe(true);
     expect(config.billing.emulated).toBe(false);
+  });
+
+  test("passwords are hashed at the standard cost unless a test run asks for less, and a deployment never may", () => {
+    expect(parseConfig({}).passwordHashing.params).toEqual(DEFAULT_SCRYPT_PARAMS);
+    expect(parseConfig(PROD).passwordHashing.params).toEqual(DEFAULT_SCRYPT_PARAMS);
+    expect(parseConfig({ APP_ENV: "test" }).passwordHashing.params).toEqual(LOW_COST_SCRYPT_PARAMS);
+    expect(parseConfig({ APP_ENV: "test", PASSWORD_HASH_COST: "standard" }).passwordHashing.params).toEqual(DEFAULT_SCRYPT_PARAMS);
+    expect(parseConfig({ PASSWORD_HASH_COST: "low" }).passwordHashing.params).toEqual(LOW_COST_SCRYPT_PARAMS);
+    expect(errorOf({ ...PROD, PASSWORD_HASH_COST: "low" })).toContain("PASSWORD_HASH_COST");
+    expect(errorOf({ PASSWORD_HASH_COST: "none" })).toContain("PASSWORD_HASH_COST");
   });
 
   test("NODE_ENV=production alone is not a deployment", () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_SCRYPT_PARAMS, LOW_COST_SCRYPT_PARAMS, type ScryptParams } from "~/auth/password.server.ts";
 import { z } from "zod";
 import type { ProviderId } from "~/billing/providers/provider.ts";
 import { PROVIDER_ENV_SHAPE, PROVIDER_IDS, PROVIDER_MODULES, type ProviderSettingsById, providerModule } from "~/billing/providers/registry.server.ts";
@@ -74,6 +75,7 @@ const envSchema = z.object({
   BILLING_ACTIVITY_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(90)),
   TRUST_PROXY: count(0, 10),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
+  PASSWORD_HASH_COST: z.preprocess(emptyAsUndefined, z.enum(["standard", "low"]).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
   RATE_LIMIT_LOGIN_FAILURES: count(5),
   RATE_LIMIT_LOGIN_PER_ADDRESS: count(100),
@@ -98,6 +100,8 @@ export type Config = {
     shutdownGraceMs: number;
     logLevel: "debug" | "info" | "warn" | "error" | "silent";
   };
+  /** scrypt's parameters for new hashes (and for the dummy check of an unknown email). */
+  passwordHashing: { params: ScryptParams };
   /** SPEC "Rate limits"; 0 switches a limit off. */
   rateLimits: {
     loginFailuresPerEmailAndAddress: number;
@@ -150,6 +154,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       if (!values[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
     }
   }
+  // The low cost exists for test runs only; a deployment hashes at the standard cost whatever it is told.
+  if (production && e.PASSWORD_HASH_COST === "low") {
+    throw new ConfigError("Invalid configuration: PASSWORD_HASH_COST=low is for tests and is refused when APP_ENV=production.");
+  }
+  const hashCost = e.PASSWORD_HASH_COST ?? (e.APP_ENV === "test" ? "low" : "standard");
   // Emulation never starts in production by itself.
   const emulated = e.PAYMENT_EMULATOR || (!production && !values[active.apiKeyVariable]);
   const providerSettings = Object.fromEntries(
@@ -168,6 +177,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     // seeds only when told to, by SEED_DEMO_DATA=1 or by asking for the emulator.
     seedDemoData: production ? e.SEED_DEMO_DATA || e.PAYMENT_EMULATOR : true,
     server: { trustProxy: e.TRUST_PROXY, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, logLevel: e.LOG_LEVEL },
+    passwordHashing: { params: hashCost === "low" ? LOW_COST_SCRYPT_PARAMS : DEFAULT_SCRYPT_PARAMS },
     rateLimits: {
       loginFailuresPerEmailAndAddress: e.RATE_LIMIT_LOGIN_FAILURES,
       loginAttemptsPerAddress: e.RATE_LIMIT_LOGIN_PER_ADDRESS,

@@ -27,15 +27,19 @@ export class DemoSeedError extends Error {
  * at every start, and from several processes at once on one database: existing users keep their
  * password and sessions, and a subscription webhooks have since changed keeps its state.
  */
-export async function seedDemoAccounts(prisma: PrismaClient, now: () => Date = () => new Date()): Promise<{ created: number }> {
+export async function seedDemoAccounts(
+  prisma: PrismaClient,
+  now: () => Date = () => new Date(),
+  hash: (password: string) => Promise<string> = (password) => hashPassword(password),
+): Promise<{ created: number }> {
   try {
-    return await seedOnce(prisma, now);
+    return await seedOnce(prisma, now, hash);
   } catch (error) {
     throw new DemoSeedError(error);
   }
 }
 
-async function seedOnce(prisma: PrismaClient, now: () => Date): Promise<{ created: number }> {
+async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: string) => Promise<string>): Promise<{ created: number }> {
   // Transaction-level lock, released at commit: another instance seeding now waits, then finds the users.
   return prisma.$transaction(
     async (tx) => {
@@ -46,7 +50,7 @@ async function seedOnce(prisma: PrismaClient, now: () => Date): Promise<{ create
         const user =
           existing ??
           (await tx.user.create({
-            data: { email: account.email, password: { create: { hash: await hashPassword(DEMO_PASSWORD) } } },
+            data: { email: account.email, password: { create: { hash: await hash(DEMO_PASSWORD) } } },
             select: { id: true },
           }));
         if (!existing) created++;

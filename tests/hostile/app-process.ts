@@ -40,6 +40,8 @@ export async function startApp(options: { port: number; env?: Record<string, str
     PAYMENT_EMULATOR: "1",
     PAYMENT_EMULATOR_PORT: String(emulatorPort),
     SESSION_SECRET: SUITE_SESSION_SECRET,
+    // Not a test of hashing: logins and demo seeds at a millisecond each (a deployment refuses this).
+    ...(options.env?.APP_ENV === "production" ? {} : { PASSWORD_HASH_COST: "low" }),
     ...options.env,
   };
 
