@@ -6,36 +6,60 @@ if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 60_000) {
   throw new Error("E2E_PORT_OFFSET must be a whole number between 0 and 60000.");
 }
 
-/** The apps the browser tests run against: the same build, one per active provider. */
-export const E2E_APPS = (
-  [
-    ["stripe", 4101],
-    ["polar", 4102],
-    ["lemonsqueezy", 4103],
-  ] as const
-).map(([provider, defaultPort]) => {
-  const port = defaultPort + portOffset;
-  return {
-    provider: provider satisfies ProviderId,
-    port,
-    baseURL: `http://localhost:${port}`,
-    emulatorPort: port + 100,
-    emulatorOrigin: `http://127.0.0.1:${port + 100}`,
-    dataDir: `e2e/.data/${provider}`,
-  };
-});
+/**
+ * Playwright's workers, one per lane: each lane has its own apps (and emulators), shared by the tests that
+ * worker runs one after another, so that a test's emulator controls (failures, held webhooks, resets) never
+ * reach a test running at the same moment in the other worker. Two on our two-core machines; E2E_WORKERS
+ * overrides (1 runs everything in one lane).
+ */
+export const E2E_LANES = Number(process.env.E2E_WORKERS ?? 2);
+if (!Number.isInteger(E2E_LANES) || E2E_LANES < 1 || E2E_LANES > 8) throw new Error("E2E_WORKERS must be a whole number from 1 to 8.");
 
-export type E2EApp = (typeof E2E_APPS)[number];
+/** Ports of one lane are its predecessor's plus this. */
+const LANE_PORT_STEP = 10;
+
+/** The apps one lane's tests run against: the same build, one per active provider. */
+export function laneApps(lane: number) {
+  return (
+    [
+      ["stripe", 4101],
+      ["polar", 4102],
+      ["lemonsqueezy", 4103],
+    ] as const
+  ).map(([provider, defaultPort]) => {
+    const port = defaultPort + portOffset + lane * LANE_PORT_STEP;
+    return {
+      provider: provider satisfies ProviderId,
+      port,
+      baseURL: `http://localhost:${port}`,
+      emulatorPort: port + 100,
+      emulatorOrigin: `http://127.0.0.1:${port + 100}`,
+      dataDir: `e2e/.data/lane-${lane}/${provider}`,
+    };
+  });
+}
+
+export type E2EApp = ReturnType<typeof laneApps>[number];
 
 /**
  * The app as a deployment runs it behind a TLS-terminating proxy (e2e/tls-proxy.ts):
  * APP_ENV=production, APP_URL=https://…, TRUST_PROXY=1, reached only through the proxy.
  */
-export const PROXIED_APP = {
-  port: 4104 + portOffset,
-  proxyPort: 4443 + portOffset,
-  baseURL: `https://localhost:${4443 + portOffset}`,
-  emulatorPort: 4204 + portOffset,
-  emulatorOrigin: `http://127.0.0.1:${4204 + portOffset}`,
-  dataDir: "e2e/.data/proxied",
-};
+export function proxiedApp(lane: number) {
+  const shift = portOffset + lane * LANE_PORT_STEP;
+  return {
+    port: 4104 + shift,
+    proxyPort: 4443 + shift,
+    baseURL: `https://localhost:${4443 + shift}`,
+    emulatorPort: 4204 + shift,
+    emulatorOrigin: `http://127.0.0.1:${4204 + shift}`,
+    dataDir: `e2e/.data/lane-${lane}/proxied`,
+  };
+}
+
+export type ProxiedApp = ReturnType<typeof proxiedApp>;
+
+/** Which lane a test runs in: its worker's place (0 … workers-1), kept by a worker that replaces a failed one. */
+export function laneOf(parallelIndex: number): number {
+  return parallelIndex % E2E_LANES;
+}

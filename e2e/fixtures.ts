@@ -1,7 +1,7 @@
 import { test as base, expect, type Page } from "@playwright/test";
 import type { ProviderId } from "../app/billing/providers/provider.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/demo/demo-accounts.ts";
-import { E2E_APPS, type E2EApp } from "./apps.ts";
+import { type E2EApp, laneApps, laneOf, proxiedApp, type ProxiedApp } from "./apps.ts";
 import { FAILURE_TEST_CUSTOMERS } from "./failure-test-customers.ts";
 
 type Failure = { status?: number; delayMs?: number; malformed?: boolean; retryAfterSeconds?: number; times?: number };
@@ -11,7 +11,12 @@ const HELD_WEBHOOKS_URL = "http://127.0.0.1:9/webhooks";
 
 type Fixtures = {
   provider: ProviderId;
+  /** The "behind-tls-proxy" project: the browser goes through the lane's TLS proxy. */
+  behindProxy: boolean;
+  /** This test's lane's app for the project's provider (e2e/apps.ts). */
   app: E2EApp;
+  /** This test's lane's production app behind the TLS proxy. */
+  proxied: ProxiedApp;
   /** The emulator behind this project's app: inject failures, read what arrived. */
   emulator: {
     failNext(failure: Failure): Promise<void>;
@@ -32,8 +37,17 @@ type Fixtures = {
 
 export const test = base.extend<Fixtures>({
   provider: ["stripe", { option: true }],
-  app: async ({ provider }, use) => {
-    await use(E2E_APPS.find((app) => app.provider === provider)!);
+  behindProxy: [false, { option: true }],
+  app: async ({ provider }, use, testInfo) => {
+    await use(laneApps(laneOf(testInfo.parallelIndex)).find((app) => app.provider === provider)!);
+  },
+  // Playwright reads a fixture's dependencies from its first parameter's pattern: none here.
+  // oxlint-disable-next-line no-empty-pattern
+  proxied: async ({}, use, testInfo) => {
+    await use(proxiedApp(laneOf(testInfo.parallelIndex)));
+  },
+  baseURL: async ({ app, proxied, behindProxy }, use) => {
+    await use(behindProxy ? proxied.baseURL : app.baseURL);
   },
   emulator: async ({ app, playwright }, use) => {
     const api = await playwright.request.newContext({ baseURL: app.emulatorOrigin });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { prepareEmbeddedDataDir } from "../tests/support/embedded-template.ts";
 import { ensureProductionBuild } from "../tests/support/production-build.ts";
 
 /**
@@ -37,6 +38,8 @@ const BASE_ENV = {
 export async function startApp(port: number, env: Record<string, string> = {}): Promise<RunningApp> {
   const buildPath = await buildOnce();
   const dataDir = await mkdtemp(path.join(tmpdir(), "portal-server-data-"));
+  // A copy of the migrated template instead of a new cluster (tests/support/embedded-template.ts).
+  if (!env.DATABASE_URL) await prepareEmbeddedDataDir(dataDir);
   const child = spawn(process.execPath, [path.resolve("server/main.ts"), buildPath], {
     env: {
       PATH: process.env.PATH,

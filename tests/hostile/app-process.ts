@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { prepareEmbeddedDataDir } from "../support/embedded-template.ts";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -31,6 +32,8 @@ export async function startApp(options: { port: number; env?: Record<string, str
   const origin = `http://localhost:${port}`;
   const emulatorPort = port + 1;
   const dataDir = mkdtempSync(join(tmpdir(), "portalstack-hostile-"));
+  // A copy of the migrated template instead of a new cluster (tests/support/embedded-template.ts).
+  await prepareEmbeddedDataDir(join(dataDir, "db"));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? tmpdir(),
