@@ -2,7 +2,7 @@ import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningApp, startApp } from "./app-process.ts";
 import { DEMO_EMAIL, DEMO_PASSWORD, type SessionCookies, arbitraries, buildRequest } from "./arbitraries.ts";
-import { assertOptions, createBodyFuzz } from "./body-fuzz.ts";
+import { assertEach, createBodyFuzz } from "./body-fuzz.ts";
 import { NUM_RUNS, PROPERTY_TIMEOUT_MS } from "./fuzz-settings.ts";
 import { signIn } from "./http-client.ts";
 import { checkLogOfEachTest, cookieSecrets } from "./log-scan.ts";
@@ -47,12 +47,9 @@ describe(`every generated body (${NUM_RUNS} per door) to sign-in, sign-up and si
             forwardedFor: a.forwardedFor,
           })
           .map((parts) => buildRequest({ path, ...parts }, cookies));
-        await fc.assert(
-          fc.asyncProperty(requests, async (request) => {
+        await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith(door, request, path)).toEqual([]);
-        }),
-          assertOptions(),
-        );
+        });
       },
       PROPERTY_TIMEOUT_MS,
     );
@@ -71,12 +68,9 @@ describe(`every generated body (${NUM_RUNS} per door) to sign-in, sign-up and si
           forwardedFor: a.forwardedFor,
         })
         .map((parts) => buildRequest({ path: "/logout", ...parts }, cookies));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("logout", request, "/logout")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );

@@ -1,3 +1,4 @@
+import * as fc from "fast-check";
 import type { RunningApp } from "./app-process.ts";
 import { DEMO_PASSWORD, type GeneratedRequest, PASSWORD_MARK } from "./arbitraries.ts";
 import { NUM_RUNS, SEED } from "./fuzz-settings.ts";
@@ -11,7 +12,7 @@ import { ALLOWED_STATUSES, type Door } from "./spec-statuses.ts";
  * emulated provider's portal). Keeps what the log must not contain.
  */
 export function createBodyFuzz(app: RunningApp) {
-  const client = createClient(app.origin);
+  const client = createClient(app.origin, CONCURRENCY);
   /** Everything secret sent or received, for the log check. */
   const secrets = new Set<string>([DEMO_PASSWORD]);
   /** Statuses seen per door, for the figures in docs/reliability.md. */
@@ -71,4 +72,32 @@ export function createBodyFuzz(app: RunningApp) {
 
 const PROVIDER_DOORS: readonly Door[] = ["portalForm", "portalJson", "checkoutForm", "checkoutJson"];
 
-export const assertOptions = () => ({ numRuns: NUM_RUNS, ...(SEED === undefined ? {} : { seed: SEED }) });
+/** How many generated requests are on their way at once: the client's keep-alive pool. */
+export const CONCURRENCY = 8;
+
+/**
+ * Draws NUM_RUNS values from `arbitrary` (fast-check; FC_SEED replays a run) and checks each, CONCURRENCY at a
+ * time, so the app is kept busy instead of waiting on one request after another as `fc.assert` does with an
+ * async property. Every failing value is reported, with the seed that draws the same values again; there is no
+ * shrinking (a generated request's description is already short).
+ */
+export async function assertEach<T>(arbitrary: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
+  const seed = SEED ?? Math.floor(Math.random() * 2 ** 31);
+  const values = fc.sample(arbitrary, { numRuns: NUM_RUNS, seed });
+  const failures: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < values.length) {
+      const value = values[next++]!;
+      try {
+        await check(value);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  if (failures.length > 0) {
+    throw new Error(`${failures.length} of ${values.length} generated values failed (FC_SEED=${seed} draws them again):\n${failures.slice(0, 10).join("\n")}`);
+  }
+}

@@ -2,7 +2,7 @@ import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningApp, startApp } from "./app-process.ts";
 import { ACCEPT_HEADERS, DEMO_EMAIL, DEMO_PASSWORD, JSON_KINDS, NON_JSON_KINDS, type SessionCookies, arbitraries, buildRequest, isJsonRequest } from "./arbitraries.ts";
-import { assertOptions, createBodyFuzz } from "./body-fuzz.ts";
+import { assertEach, createBodyFuzz } from "./body-fuzz.ts";
 import { NUM_RUNS, PROPERTY_TIMEOUT_MS } from "./fuzz-settings.ts";
 import { signIn } from "./http-client.ts";
 import { checkLogOfEachTest, cookieSecrets } from "./log-scan.ts";
@@ -74,12 +74,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
         })
         .map((parts) => buildRequest({ path: "/billing/checkout", ...parts }, cookies))
         .filter((request) => !isJsonRequest(request));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("checkoutForm", request, "/billing/checkout (form)")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );
@@ -88,12 +85,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
     "POST /billing/checkout as JSON (a JSON body, or an Accept that prefers JSON)",
     async () => {
       const requests = jsonCheckouts("/billing/checkout").filter((request) => isJsonRequest(request));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("checkoutJson", request, "/billing/checkout (JSON)")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );
@@ -102,12 +96,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the checkout gets a sta
     "POST /api/payments/checkout",
     async () => {
       const requests = jsonCheckouts("/api/payments/checkout");
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("checkoutJson", request, "/api/payments/checkout")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );

@@ -2,7 +2,7 @@ import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningApp, startApp } from "./app-process.ts";
 import { ACCEPT_HEADERS, DEMO_EMAIL, DEMO_PASSWORD, JSON_KINDS, NON_JSON_KINDS, type SessionCookies, arbitraries, buildRequest, isJsonRequest } from "./arbitraries.ts";
-import { assertOptions, createBodyFuzz } from "./body-fuzz.ts";
+import { assertEach, createBodyFuzz } from "./body-fuzz.ts";
 import { NUM_RUNS, PROPERTY_TIMEOUT_MS } from "./fuzz-settings.ts";
 import { signIn } from "./http-client.ts";
 import { checkLogOfEachTest, cookieSecrets } from "./log-scan.ts";
@@ -44,12 +44,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the billing portal gets
         })
         .map((parts) => buildRequest({ path: "/billing/portal", ...parts }, cookies))
         .filter((request) => !isJsonRequest(request));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("portalForm", request, "/billing/portal (form)")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );
@@ -69,12 +66,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the billing portal gets
         })
         .map((parts) => buildRequest({ path: "/billing/portal", ...parts }, cookies))
         .filter((request) => isJsonRequest(request));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("portalJson", request, "/billing/portal (JSON)")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );
@@ -93,12 +87,9 @@ describe(`every generated body (${NUM_RUNS} per door) to the billing portal gets
           accept: fc.constantFrom(...ACCEPT_HEADERS.map(([value]) => value)),
         })
         .map((parts) => buildRequest({ path: "/api/payments/portal", ...parts }, cookies));
-      await fc.assert(
-        fc.asyncProperty(requests, async (request) => {
+      await assertEach(requests, async (request) => {
           expect(await fuzz.problemsWith("portalJson", request, "/api/payments/portal")).toEqual([]);
-        }),
-        assertOptions(),
-      );
+        });
     },
     PROPERTY_TIMEOUT_MS,
   );
