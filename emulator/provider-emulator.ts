@@ -11,6 +11,7 @@ import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
 import { stripeApi } from "./stripe-api.ts";
+import { handleSubscriptionLists } from "./subscription-lists.ts";
 import { lifecycleControl } from "./test-controls.ts";
 import { firstHeader, jsonResponse, type EmulatorRequest, type EmulatorResponse, type ProviderApi } from "./wire.ts";
 
@@ -124,7 +125,8 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
     const subscriptionApi = provider === "lemonsqueezy" ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals) : undefined;
-    return subscriptionApi ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
+    const listed = subscriptionApi ?? handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext());
+    return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {
