@@ -6,6 +6,7 @@ import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
 import { createBillingActivity } from "~/billing/activity.server.ts";
 import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
+import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
 import { type Database, openDatabase, type RawRead } from "~/db/database.server.ts";
@@ -87,6 +88,18 @@ export async function startServices(config: Config, options: { database?: Databa
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
   });;
+  // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
+  const reconciler = createReconciler({
+    prisma: database.prisma,
+    providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
+    plans: perProvider((id) => config.billing[id].plans),
+    callsPerMinute: config.billing.reconcileCallsPerMinute,
+    runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
+  });
+  const stopReconciler =
+    config.billing.reconcileIntervalMinutes > 0
+      ? startReconcilerSchedule(reconciler, config.billing.reconcileIntervalMinutes * 60_000)
+      : async () => {};
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -95,6 +108,7 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
+    await stopReconciler();
     stopPruning();
     rateLimits.stop();
     await emulated?.close();
@@ -103,7 +117,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, reconciler, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

@@ -34,7 +34,7 @@ export function handleSubscriptionLists(
 
 /** Newest first, as all three providers list them; ties broken by id so pages never overlap. */
 function newestFirst(list: EmulatedSubscription[]): EmulatedSubscription[] {
-  return list.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return list.toSorted((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 function stripe(request: EmulatorRequest, subscriptions: SubscriptionStore): EmulatorResponse | undefined {

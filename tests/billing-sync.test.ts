@@ -6,12 +6,10 @@ import { createBillingSync } from "~/billing/sync/sync.server.ts";
 import { configuredPlans } from "~/billing/sync/sync-providers.server.ts";
 import { parseConfig } from "~/config/env.server.ts";
 import type { Database } from "~/db/database.server.ts";
-import { addCustomer } from "../emulator/customers.ts";
 import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
-import { findPlan } from "../emulator/plans.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
-import { MONTH_MS } from "../emulator/subscriptions.ts";
 import { createTestDatabase } from "./database.ts";
+import { subscriberFactory } from "./support/billing-sync-fixtures.ts";
 
 // SPEC "Keeping billing state true": billing:sync's domain module against the emulator's list calls (the real
 // SDKs, their pagination, an injected 429) and a real database (embedded, or TEST_DATABASE_URL).
@@ -42,43 +40,7 @@ function sync(only?: ProviderId) {
   return createBillingSync({ prisma: database.prisma, providers, plans, wait: async (ms) => void waits.push(ms) });
 }
 
-let n = 0;
-/** A user with a customer at the provider (known to the emulator and to us), and `count` subscriptions there. */
-async function subscriber(provider: ProviderId, count: number) {
-  n += 1;
-  const email = `sync-${provider}-${n}@example.test`;
-  const customerId =
-    provider === "stripe" ? `cus_Sync${n}` : provider === "polar" ? `5e4c7a52-0000-4000-8000-${String(n).padStart(12, "0")}` : String(880_000 + n);
-  const customer = { provider, id: customerId, name: `Sync ${n}`, email, portal: "ready" as const };
-  addCustomer(customer);
-  const now = Date.now();
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = provider === "stripe" ? `sub_Sync${n}x${i}` : provider === "polar" ? `6e4c7a52-0000-4000-${String(n).padStart(4, "0")}-${String(i).padStart(12, "0")}` : String(n * 1000 + 500_000 + i);
-    ids.push(id);
-    emulator.lifecycle.subscriptions.add({
-      provider,
-      id,
-      customer,
-      metadata: {},
-      plan: findPlan("pro")!,
-      status: "active",
-      cancelAtPeriodEnd: false,
-      createdAt: now - i * 1000,
-      currentPeriodStart: now,
-      currentPeriodEnd: now + MONTH_MS,
-      canceledAt: null,
-      updatedAt: now,
-      card: { brand: "visa", lastFour: "4242" },
-      checkoutId: null,
-      orderId: null,
-      itemId: provider === "lemonsqueezy" ? String(n * 1000 + 600_000 + i) : `si_Sync${n}x${i}`,
-    });
-  }
-  const user = await database.prisma.user.create({ data: { email } });
-  await database.prisma.customer.create({ data: { userId: user.id, provider, providerCustomerId: customerId } });
-  return { email, userId: user.id, customerId, ids };
-}
+const subscriber = subscriberFactory(() => emulator, () => database, "sync");
 
 const rows = (userId: string) => database.prisma.subscription.findMany({ where: { userId }, orderBy: { providerSubscriptionId: "asc" } });
 
