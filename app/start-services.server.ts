@@ -6,6 +6,7 @@ import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
 import { createBillingActivity } from "~/billing/activity.server.ts";
 import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
+import { createLedger } from "~/billing/ledger/ledger.server.ts";
 import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
@@ -88,6 +89,13 @@ export async function startServices(config: Config, options: { database?: Databa
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
   });;
+  // The ledger keeps each verified payload for the retention period (billing:replay), then clears it.
+  const ledger = createLedger({
+    prisma: database.prisma,
+    plans: perProvider((id) => config.billing[id].plans),
+    retentionDays: config.billing.eventRetentionDays,
+  });
+  const stopLedgerPruning = ledger.startPruning();
   // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
   const reconciler = createReconciler({
     prisma: database.prisma,
@@ -109,6 +117,7 @@ export async function startServices(config: Config, options: { database?: Databa
 
   async function stop() {
     await stopReconciler();
+    stopLedgerPruning();
     stopPruning();
     rateLimits.stop();
     await emulated?.close();
@@ -117,7 +126,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, reconciler, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, reconciler, ledger, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

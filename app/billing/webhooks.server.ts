@@ -4,6 +4,7 @@ import type { PlanId } from "./plans.ts";
 import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
+import { claimEvent, recordFailedEvent } from "./ledger/ledger.server.ts";
 import { applyBillingEvent } from "./subscription-state.server.ts";
 
 /** SPEC: webhook bodies over 1 MiB are refused (413). */
@@ -53,8 +54,10 @@ export function createWebhookService(deps: {
     try {
       outcome = await record(provider, verified, module.webhooks.parse(verified));
     } catch (error) {
-      // Nothing was stored (the transaction rolled back): the provider delivers again later.
+      // Nothing was applied (the transaction rolled back): the provider delivers again later; the ledger keeps
+      // the event as failed where it still can, for billing:events --failed and billing:replay.
       logEvent("error", "billing.webhook.not_recorded", { provider, type: verified.type, errorName: errorName(error) });
+      await recordFailedEvent(prisma, provider, verified);
       return json({ error: "Service Unavailable" }, 503, { "Retry-After": "30" });
     }
     logEvent("info", "billing.webhook.received", { provider, type: verified.type, outcome });
@@ -63,12 +66,9 @@ export function createWebhookService(deps: {
 
   function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
     return prisma.$transaction(async (tx) => {
-      // The ledger row is the lock: a concurrent delivery of the same event waits on it, then finds it taken.
-      const claimed = await tx.webhookEvent.createMany({
-        data: [{ provider, eventId: webhook.eventId, type: webhook.type.slice(0, 200), outcome: "ignored" }],
-        skipDuplicates: true,
-      });
-      if (claimed.count === 0) return "duplicate";
+      // The ledger row is the lock (with the verified payload): a concurrent delivery of the same event waits on it,
+      // then finds it taken.
+      if (!(await claimEvent(tx, provider, webhook))) return "duplicate";
 
       const outcome = await applyBillingEvent(tx, provider, event, plans);
       if (outcome !== "ignored") {

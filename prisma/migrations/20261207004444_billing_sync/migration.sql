@@ -1,3 +1,6 @@
+-- AlterEnum
+ALTER TYPE "WebhookOutcome" ADD VALUE 'failed';
+
 -- AlterTable
 ALTER TABLE "Customer" ADD COLUMN     "lastSyncedAt" TIMESTAMP(3);
 
