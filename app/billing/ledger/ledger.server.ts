@@ -122,15 +122,17 @@ export function createLedger(deps: {
 
   /** Prunes now, then daily; the returned function stops it. */
   function startPruning(): () => void {
-    const run = () =>
-      prune().then(
-        (count) => count > 0 && logEvent("info", "billing.ledger.pruned", { payloads: count }),
-        (error: unknown) => logEvent("warn", "billing.ledger.prune_failed", { errorName: error instanceof Error ? error.name : typeof error }),
-      );
-    void run();
-    const timer = setInterval(run, DAY_MS);
+    void pruneAndLog();
+    const timer = setInterval(pruneAndLog, DAY_MS);
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  function pruneAndLog(): Promise<unknown> {
+    return prune().then(
+      (count) => count > 0 && logEvent("info", "billing.ledger.pruned", { payloads: count }),
+      (error: unknown) => logEvent("warn", "billing.ledger.prune_failed", { errorName: error instanceof Error ? error.name : typeof error }),
+    );
   }
 
   return { list, replay, replayUnlinked, prune, startPruning };
