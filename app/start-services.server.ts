@@ -10,7 +10,7 @@ import { createLedger } from "~/billing/ledger/ledger.server.ts";
 import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
-import { type Database, openDatabase, type RawRead } from "~/db/database.server.ts";
+import { type Database, IN_MEMORY_DATA_DIR, openDatabase, type RawRead } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
@@ -32,7 +32,9 @@ export async function startServices(config: Config, options: { database?: Databa
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
   let emulated: EmulatedBilling | null = null;
   if (config.billing.emulated) {
-    emulated = await startEmulatedBilling(config);
+    // The emulator's state lives under the data folder when this process owns its data (not a test's database).
+    const stateDir = options.database || config.billing.emulatorDataDir === IN_MEMORY_DATA_DIR ? undefined : config.billing.emulatorDataDir;
+    emulated = await startEmulatedBilling(config, { stateDir });
     // Started here, or a shared one named by PAYMENT_EMULATOR_URL that this instance only points at.
     const event = emulated.emulator ? "billing.emulator.started" : "billing.emulator.shared";
     logEvent("info", event, { origin: emulated.origin, provider: config.billing.provider });

@@ -116,6 +116,8 @@ export type Config = {
     emulatorPort: number;
     /** A running emulator (`npm run emulator`) to use instead of starting one in this process. */
     emulatorUrl?: string;
+    /** DATA_DIR: where an emulator this process starts keeps its state across restarts. */
+    emulatorDataDir: string;
     /** How long one provider call may take before the user is told it timed out. */
     timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
@@ -189,6 +191,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       emulated,
       emulatorPort: e.PAYMENT_EMULATOR_PORT,
       emulatorUrl: e.PAYMENT_EMULATOR_URL,
+      emulatorDataDir: e.DATA_DIR,
       timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
       legacyProviders,
