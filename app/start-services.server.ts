@@ -7,9 +7,11 @@ import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
 import { createBillingActivity } from "~/billing/activity.server.ts";
 import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
+import { createLedger } from "~/billing/ledger/ledger.server.ts";
+import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
-import { type Database, openDatabase, type RawRead } from "~/db/database.server.ts";
+import { type Database, IN_MEMORY_DATA_DIR, openDatabase, type RawRead } from "~/db/database.server.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
@@ -33,7 +35,9 @@ export async function startServices(config: Config, options: { database?: Databa
   // The emulator is dev/demo tooling; in production it starts only with PAYMENT_EMULATOR=1.
   let emulated: EmulatedBilling | null = null;
   if (config.billing.emulated) {
-    emulated = await startEmulatedBilling(config);
+    // The emulator's state lives under the data folder when this process owns its data (not a test's database).
+    const stateDir = options.database || config.billing.emulatorDataDir === IN_MEMORY_DATA_DIR ? undefined : config.billing.emulatorDataDir;
+    emulated = await startEmulatedBilling(config, { stateDir });
     // Started here, or a shared one named by PAYMENT_EMULATOR_URL that this instance only points at.
     const event = emulated.emulator ? "billing.emulator.started" : "billing.emulator.shared";
     logEvent("info", event, { origin: emulated.origin, provider: config.billing.provider });
@@ -91,6 +95,25 @@ export async function startServices(config: Config, options: { database?: Databa
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
   });;
+  // The ledger keeps each verified payload for the retention period (billing:replay), then clears it.
+  const ledger = createLedger({
+    prisma: database.prisma,
+    plans: perProvider((id) => config.billing[id].plans),
+    retentionDays: config.billing.eventRetentionDays,
+  });
+  const stopLedgerPruning = ledger.startPruning();
+  // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
+  const reconciler = createReconciler({
+    prisma: database.prisma,
+    providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
+    plans: perProvider((id) => config.billing[id].plans),
+    callsPerMinute: config.billing.reconcileCallsPerMinute,
+    runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
+  });
+  const stopReconciler =
+    config.billing.reconcileIntervalMinutes > 0
+      ? startReconcilerSchedule(reconciler, config.billing.reconcileIntervalMinutes * 60_000)
+      : async () => {};
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -99,6 +122,8 @@ export async function startServices(config: Config, options: { database?: Databa
   });
 
   async function stop() {
+    await stopReconciler();
+    stopLedgerPruning();
     stopPruning();
     rateLimits.stop();
     await emulated?.close();
@@ -107,7 +132,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, reconciler, ledger, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

@@ -1,27 +1,45 @@
 import type { ProviderId } from "~/billing/providers/provider.ts";
 import { DEMO_ACCOUNTS, type DemoAccount } from "~/demo/demo-accounts.ts";
+import { DEMO_SUBSCRIPTIONS_STARTED, demoPeriod } from "~/demo/demo-billing-story.ts";
 import { addCustomer, findCustomer, type EmulatedCustomer } from "./customers.ts";
 import { findPlan } from "./plans.ts";
-import { MONTH_MS, type EmulatedSubscription } from "./subscriptions.ts";
+import type { EmulatedSubscription } from "./subscriptions.ts";
 
 /**
- * The demo users' subscriptions (SPEC "Demo users", lifecycle contract §4).
- * The ids live here until `app/demo/demo-accounts.ts` carries them; the demo
- * seed must use the same ones.
+ * The demo users' subscriptions (SPEC "Demo users", lifecycle contract §4): ids, plans and statuses from
+ * `app/demo/demo-accounts.ts`, dates from `app/demo/demo-billing-story.ts`, the same ones the demo seed
+ * writes, so `/account` and the portal tell one story. Only the item ids are the emulator's own.
  */
-export const DEMO_SUBSCRIPTIONS = [
-  { email: "stripe@demo.test", provider: "stripe", subscriptionId: "sub_DemoStripe0001", itemId: "si_DemoStripe0001", plan: "pro", status: "active" },
-  { email: "polar@demo.test", provider: "polar", subscriptionId: "0b6f3d2c-7a41-4e59-8c13-5d2e9f0a4b21", itemId: "polar-item", plan: "starter", status: "active" },
-  { email: "lemon@demo.test", provider: "lemonsqueezy", subscriptionId: "525252", itemId: "626262", plan: "pro", status: "active" },
-  { email: "pastdue@demo.test", provider: "stripe", subscriptionId: "sub_DemoPastDue0001", itemId: "si_DemoPastDue0001", plan: "pro", status: "past_due" },
-] as const satisfies readonly {
+const ITEM_IDS: Record<string, string> = {
+  "stripe@demo.test": "si_DemoStripe0001",
+  "polar@demo.test": "polar-item",
+  "lemon@demo.test": "626262",
+  "pastdue@demo.test": "si_DemoPastDue0001",
+};
+
+export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flatMap((account) =>
+  account.customer && account.subscription && ITEM_IDS[account.email]
+    ? [
+        {
+          email: account.email,
+          provider: account.customer.provider,
+          subscriptionId: account.subscription.providerSubscriptionId,
+          itemId: ITEM_IDS[account.email]!,
+          plan: account.subscription.plan as "starter" | "pro",
+          status: account.subscription.status as EmulatedSubscription["status"],
+        },
+      ]
+    : [],
+) as [DemoSubscription, DemoSubscription, DemoSubscription, DemoSubscription];
+
+type DemoSubscription = {
   email: string;
   provider: ProviderId;
   subscriptionId: string;
   itemId: string;
   plan: "starter" | "pro";
   status: EmulatedSubscription["status"];
-}[];
+};
 
 /** The past-due demo customer, used only while `app/demo/demo-accounts.ts` does not list pastdue@demo.test yet. */
 const PAST_DUE_FALLBACK_CUSTOMER: EmulatedCustomer = {
@@ -36,8 +54,7 @@ const PAST_DUE_FALLBACK_CUSTOMER: EmulatedCustomer = {
 export function demoSubscriptions(now: number): EmulatedSubscription[] {
   return DEMO_SUBSCRIPTIONS.map((demo) => {
     const customer = demoCustomer(demo.email, demo.provider);
-    // A past-due subscription failed its renewal a few days ago; the others renew in about a fortnight.
-    const periodStart = demo.status === "past_due" ? now - 3 * 86_400_000 : now - 16 * 86_400_000;
+    const period = demoPeriod(new Date(now));
     return {
       provider: demo.provider,
       id: demo.subscriptionId,
@@ -46,11 +63,11 @@ export function demoSubscriptions(now: number): EmulatedSubscription[] {
       plan: findPlan(demo.plan)!,
       status: demo.status,
       cancelAtPeriodEnd: false,
-      createdAt: Date.parse("2026-01-05T10:00:00Z"),
-      currentPeriodStart: periodStart,
-      currentPeriodEnd: periodStart + MONTH_MS,
+      createdAt: DEMO_SUBSCRIPTIONS_STARTED.getTime(),
+      currentPeriodStart: period.start.getTime(),
+      currentPeriodEnd: period.end.getTime(),
       canceledAt: null,
-      updatedAt: periodStart,
+      updatedAt: period.start.getTime(),
       card: { brand: "visa", lastFour: demo.status === "past_due" ? "0341" : "4242" },
       checkoutId: null,
       orderId: null,

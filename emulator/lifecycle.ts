@@ -30,6 +30,8 @@ export type SubscriptionSummary = {
   plan: EmulatedSubscription["plan"]["id"];
   status: EmulatedSubscription["status"];
   cancelAtPeriodEnd: boolean;
+  /** Seats: 1 until the emulator keeps a quantity per subscription. */
+  quantity: number;
   currentPeriodEnd: string;
   metadata: EmulatedSubscription["metadata"];
 };
@@ -137,11 +139,20 @@ export class EmulatorLifecycle {
     return this.delivery.register(url, secrets);
   }
 
-  /** A portal action; resolves after its events' first delivery attempts (or the wait bound). */
-  async act(provider: ProviderId, subscriptionId: string, request: PortalActionRequest): Promise<"changed" | "unchanged" | "recovered"> {
+  /**
+   * A portal action; resolves after its events' first delivery attempts (or the wait bound). `silent`: the change
+   * is made and no event is sent, as a change in the provider's dashboard whose webhook was lost.
+   */
+  async act(
+    provider: ProviderId,
+    subscriptionId: string,
+    request: PortalActionRequest,
+    options: { silent?: boolean } = {},
+  ): Promise<"changed" | "unchanged" | "recovered"> {
     const planned = this.#plan(this.#subscription(provider, subscriptionId), request);
     if (!planned) return "unchanged";
-    await this.#apply(planned.subscription, planned.change, planned.patch);
+    if (options.silent) this.subscriptions.update(planned.subscription, planned.patch);
+    else await this.#apply(planned.subscription, planned.change, planned.patch);
     return planned.change.kind === "payment-recovered" ? "recovered" : "changed";
   }
 
@@ -185,6 +196,7 @@ export class EmulatorLifecycle {
       plan: subscription.plan.id,
       status: subscription.status,
       cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+      quantity: 1,
       currentPeriodEnd: new Date(subscription.currentPeriodEnd).toISOString(),
       metadata: structuredClone(subscription.metadata),
     }));
@@ -280,6 +292,11 @@ export class EmulatorLifecycle {
     };
     addCustomer(customer);
     return customer;
+  }
+
+  /** What the providers' subscription payloads need from the portal pages (signed Lemon Squeezy URLs). */
+  eventContext(): EventContext {
+    return this.#eventContext();
   }
 
   #eventContext(): EventContext {

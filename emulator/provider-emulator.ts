@@ -11,6 +11,8 @@ import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
 import { stripeApi } from "./stripe-api.ts";
+import { persistSubscriptions } from "./state-file.ts";
+import { handleSubscriptionLists } from "./subscription-lists.ts";
 import { lifecycleControl } from "./test-controls.ts";
 import { firstHeader, jsonResponse, type EmulatorRequest, type EmulatorResponse, type ProviderApi } from "./wire.ts";
 
@@ -27,6 +29,8 @@ export type ProviderEmulatorOptions = {
   now?: () => number;
   /** Webhook retry delays and how long checkout and portal pages wait for the app (emulator/lifecycle.ts). */
   webhooks?: LifecycleOptions;
+  /** A JSON file that keeps the subscriptions across restarts (emulator/state-file.ts); in memory without it. */
+  stateFile?: string;
 };
 
 /** A provider API call as it arrived. The Authorization value is never kept: only its scheme and a fingerprint. */
@@ -124,7 +128,8 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
     const subscriptionApi = provider === "lemonsqueezy" ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals) : undefined;
-    return subscriptionApi ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
+    const listed = subscriptionApi ?? handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext());
+    return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {
@@ -193,6 +198,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   lifecycle.attachPortals(portals);
   deepLinks = new DeepLinkPages(origin, options.appReturnUrl, now, portals, lifecycle);
   lifecycle.attachLemonSqueezySubscriptionUrls((subscription) => deepLinks.lemonSqueezySubscriptionUrls(subscription));
+  const persisted = options.stateFile ? persistSubscriptions(lifecycle.subscriptions, options.stateFile) : undefined;
 
   return {
     origin,
@@ -204,6 +210,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     close: () =>
       new Promise<void>((resolve, reject) => {
         closing.abort();
+        persisted?.flush();
         lifecycle.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();

@@ -43,12 +43,23 @@ export const MONTH_MS = 30 * 24 * 60 * 60_000;
 /** One emulator's subscriptions: in memory, per instance, so tests on separate emulators never see each other's changes. */
 export class SubscriptionStore {
   readonly #byKey = new Map<string, EmulatedSubscription>();
+  readonly #listeners: (() => void)[] = [];
 
   constructor(private readonly now: () => number) {}
 
-  add(subscription: EmulatedSubscription): EmulatedSubscription {
+  /** Called after every change (emulator/state-file.ts keeps the state across restarts). */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  add(subscription: EmulatedSubscription, options: { silent?: boolean } = {}): EmulatedSubscription {
     this.#byKey.set(key(subscription.provider, subscription.id), subscription);
+    if (!options.silent) this.#changed();
     return subscription;
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
   }
 
   get(provider: ProviderId, id: string): EmulatedSubscription | undefined {
@@ -73,6 +84,7 @@ export class SubscriptionStore {
   update(subscription: EmulatedSubscription, change: Partial<EmulatedSubscription>): EmulatedSubscription {
     const before = structuredClone(subscription);
     Object.assign(subscription, change, { updatedAt: Math.max(this.now(), subscription.updatedAt + 1000) });
+    this.#changed();
     return before;
   }
 }

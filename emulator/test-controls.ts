@@ -41,8 +41,11 @@ export async function lifecycleControl(request: EmulatorRequest, lifecycle: Emul
       const id = decodeURIComponent(subscription[2]!);
       const body = jsonObject(request);
       switch (subscription[3]) {
-        case "actions":
-          return jsonResponse(200, { outcome: await lifecycle.act(provider, id, parsePortalAction(body)) });
+        case "actions": {
+          if (body.silent !== undefined && typeof body.silent !== "boolean") throw new TypeError(`"silent" must be a boolean`);
+          const silent = body.silent === true;
+          return jsonResponse(200, { outcome: await lifecycle.act(provider, id, parsePortalAction(body), { silent }) });
+        }
         case "renewal": {
           if (body.outcome !== "paid" && body.outcome !== "failed") throw new TypeError(`"outcome" must be "paid" or "failed"`);
           return jsonResponse(200, { events: await lifecycle.renew(provider, id, body.outcome) });

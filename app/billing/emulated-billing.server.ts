@@ -44,13 +44,15 @@ export type EmulatedBilling = {
 };
 
 /** The emulated branch of the composition root: the emulator, and the hooks that point the SDKs at it. */
-export async function startEmulatedBilling(config: Config): Promise<EmulatedBilling> {
+export async function startEmulatedBilling(config: Config, options: { stateDir?: string } = {}): Promise<EmulatedBilling> {
   const { emulator: emulatorModule, routing } = await loadEmulatorModules();
   const emulator = config.billing.emulatorUrl
     ? null
     : await emulatorModule.startProviderEmulator({
         port: config.billing.emulatorPort,
         appReturnUrl: new URL("/account", config.appOrigin).href,
+        // Kept with the app's data, so a restart finds the subscriptions the database knows (issue 16).
+        stateFile: options.stateDir ? path.join(options.stateDir, "emulator-state.json") : undefined,
       });
   const origin = emulator?.origin ?? config.billing.emulatorUrl!;
   // Lemon Squeezy's SDK has a fixed API origin and no option for another: its fetch calls are rerouted.

@@ -1,18 +1,16 @@
-import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
-import { rowData } from "./activity.server.ts";
 import type { PlanId } from "./plans.ts";
 import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
+import { claimEvent, recordFailedEvent } from "./ledger/ledger.server.ts";
+import { applyBillingEvent } from "./subscription-state.server.ts";
 
 /** SPEC: webhook bodies over 1 MiB are refused (413). */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 export type WebhookOutcome = "processed" | "ignored" | "unlinked" | "duplicate";
-
-type Transaction = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
 /**
  * `POST /webhooks/<provider>` (ADR 011): verify the signature over the raw
@@ -56,8 +54,10 @@ export function createWebhookService(deps: {
     try {
       outcome = await record(provider, verified, module.webhooks.parse(verified));
     } catch (error) {
-      // Nothing was stored (the transaction rolled back): the provider delivers again later.
+      // Nothing was applied (the transaction rolled back): the provider delivers again later; the ledger keeps
+      // the event as failed where it still can, for billing:events --failed and billing:replay.
       logEvent("error", "billing.webhook.not_recorded", { provider, type: verified.type, errorName: errorName(error) });
+      await recordFailedEvent(prisma, provider, verified);
       return json({ error: "Service Unavailable" }, 503, { "Retry-After": "30" });
     }
     logEvent("info", "billing.webhook.received", { provider, type: verified.type, outcome });
@@ -66,14 +66,11 @@ export function createWebhookService(deps: {
 
   function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
     return prisma.$transaction(async (tx) => {
-      // The ledger row is the lock: a concurrent delivery of the same event waits on it, then finds it taken.
-      const claimed = await tx.webhookEvent.createMany({
-        data: [{ provider, eventId: webhook.eventId, type: webhook.type.slice(0, 200), outcome: "ignored" }],
-        skipDuplicates: true,
-      });
-      if (claimed.count === 0) return "duplicate";
+      // The ledger row is the lock (with the verified payload): a concurrent delivery of the same event waits on it,
+      // then finds it taken.
+      if (!(await claimEvent(tx, provider, webhook))) return "duplicate";
 
-      const outcome = await apply(tx, provider, event);
+      const outcome = await applyBillingEvent(tx, provider, event, plans);
       if (outcome !== "ignored") {
         await tx.webhookEvent.update({
           where: { provider_eventId: { provider, eventId: webhook.eventId } },
@@ -82,45 +79,6 @@ export function createWebhookService(deps: {
       }
       return outcome;
     });
-  }
-
-  async function apply(tx: Transaction, provider: ProviderId, event: BillingEvent): Promise<Exclude<WebhookOutcome, "duplicate">> {
-    if (event.kind === "ignored") return "ignored";
-    const userId = await linkCustomer(tx, provider, event.providerCustomerId, event.userId);
-    if (!userId) return "unlinked";
-    if (event.kind === "customer-linked") return "processed";
-
-    const { subscription } = event;
-    const plan = planOf(provider, subscription.providerPlanId);
-    // One statement, so two events for one subscription cannot interleave: the row is written only when
-    // this event's time is not older than the stored state's.
-    const written = await tx.$executeRaw`
-      INSERT INTO "Subscription" ("id", "provider", "providerSubscriptionId", "providerCustomerId", "plan", "providerPlanId",
-        "status", "currentPeriodEnd", "cancelAtPeriodEnd", "providerUpdatedAt", "createdAt", "updatedAt", "userId")
-      VALUES (${randomUUID()}, ${provider}::"PaymentProvider", ${subscription.providerSubscriptionId}, ${event.providerCustomerId},
-        ${plan}, ${subscription.providerPlanId}, ${subscription.status}::"SubscriptionStatus", ${subscription.currentPeriodEnd},
-        ${subscription.cancelAtPeriodEnd}, ${event.occurredAt}, now(), now(), ${userId})
-      ON CONFLICT ("provider", "providerSubscriptionId") DO UPDATE SET
-        "providerCustomerId" = EXCLUDED."providerCustomerId", "plan" = EXCLUDED."plan",
-        "providerPlanId" = EXCLUDED."providerPlanId", "status" = EXCLUDED."status",
-        "currentPeriodEnd" = EXCLUDED."currentPeriodEnd", "cancelAtPeriodEnd" = EXCLUDED."cancelAtPeriodEnd",
-        "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "userId" = EXCLUDED."userId"
-      WHERE "Subscription"."providerUpdatedAt" <= EXCLUDED."providerUpdatedAt"`;
-    if (written === 0) {
-      logEvent("info", "billing.webhook.stale", { provider, subscription: subscription.providerSubscriptionId });
-      return "ignored";
-    }
-    // In the same transaction: the user's billing activity shows exactly the changes that were applied.
-    await tx.billingActivity.create({
-      data: rowData({ userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
-    });
-    return "processed";
-  }
-
-  function planOf(provider: ProviderId, providerPlanId: string | null): PlanId | null {
-    if (!providerPlanId) return null;
-    const entry = Object.entries(plans[provider]).find(([, id]) => id === providerPlanId);
-    return (entry?.[0] as PlanId | undefined) ?? null;
   }
 
   return { handle };
@@ -148,30 +106,4 @@ function isStorable(webhook: VerifiedWebhook): boolean {
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
-}
-
-/**
- * The user an event belongs to: the one checkout named (creating or moving their Customer row at this
- * provider), else the one this provider customer is already linked to; null when neither is known.
- */
-async function linkCustomer(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
-  const linked = await tx.customer.findUnique({
-    where: { provider_providerCustomerId: { provider, providerCustomerId } },
-    select: { userId: true },
-  });
-  const named = namedUserId
-    ? await tx.user.findUnique({ where: { id: namedUserId }, select: { id: true } })
-    : null;
-  if (linked) {
-    // A provider customer stays with the user it was first linked to.
-    if (named && named.id !== linked.userId) logEvent("warn", "billing.webhook.link_conflict", { provider });
-    return linked.userId;
-  }
-  if (!named) return null;
-  await tx.customer.upsert({
-    where: { userId_provider: { userId: named.id, provider } },
-    create: { userId: named.id, provider, providerCustomerId },
-    update: { providerCustomerId },
-  });
-  return named.id;
 }

@@ -73,6 +73,10 @@ const envSchema = z.object({
       .pipe(z.array(z.enum(PROVIDER_IDS))),
   ),
   BILLING_ACTIVITY_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(90)),
+  // SPEC "Keeping billing state true": the reconciler's interval (0: off; fractions for tests) and call budget.
+  BILLING_RECONCILE_INTERVAL_MINUTES: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(10_080).default(60)),
+  BILLING_RECONCILE_CALLS_PER_MINUTE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(30)),
+  BILLING_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(30)),
   TRUST_PROXY: count(0, 10),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   PASSWORD_HASH_COST: z.preprocess(emptyAsUndefined, z.enum(["standard", "low"]).optional()),
@@ -116,6 +120,8 @@ export type Config = {
     emulatorPort: number;
     /** A running emulator (`npm run emulator`) to use instead of starting one in this process. */
     emulatorUrl?: string;
+    /** DATA_DIR: where an emulator this process starts keeps its state across restarts. */
+    emulatorDataDir: string;
     /** How long one provider call may take before the user is told it timed out. */
     timeoutMs: number;
     /** Origins besides `appOrigin` that a portal may send the user back to. */
@@ -124,6 +130,12 @@ export type Config = {
     legacyProviders: ProviderId[];
     /** Billing activity entries older than this are deleted (at start, then daily). */
     activityRetentionDays: number;
+    /** How often the reconciler reads the providers (0: never). */
+    reconcileIntervalMinutes: number;
+    /** The reconciler's provider calls in any minute, at most. */
+    reconcileCallsPerMinute: number;
+    /** Webhook payloads older than this are cleared from the ledger (at start, then daily). */
+    eventRetentionDays: number;
   } & ProviderSettingsById; // each provider's settings under its id, as its module reads them
 };
 
@@ -189,10 +201,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       emulated,
       emulatorPort: e.PAYMENT_EMULATOR_PORT,
       emulatorUrl: e.PAYMENT_EMULATOR_URL,
+      emulatorDataDir: e.DATA_DIR,
       timeoutMs: e.PAYMENT_TIMEOUT_MS,
       returnOrigins: e.BILLING_RETURN_ORIGINS,
       legacyProviders,
       activityRetentionDays: e.BILLING_ACTIVITY_RETENTION_DAYS,
+      reconcileIntervalMinutes: e.BILLING_RECONCILE_INTERVAL_MINUTES,
+      reconcileCallsPerMinute: e.BILLING_RECONCILE_CALLS_PER_MINUTE,
+      eventRetentionDays: e.BILLING_EVENT_RETENTION_DAYS,
       ...providerSettings,
     },
   };

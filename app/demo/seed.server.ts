@@ -2,6 +2,7 @@ import { hashPassword } from "~/auth/password.server.ts";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "./demo-accounts.ts";
+import { demoPeriod } from "./demo-billing-story.ts";
 
 /**
  * Key of the PostgreSQL advisory lock that serialises seeding across instances sharing one
@@ -12,7 +13,6 @@ export const DEMO_SEED_ADVISORY_LOCK_KEY = 72707370;
 
 /** The seeded state's provider time: as old as can be, so any real event from the emulator supersedes it. */
 const SEEDED_STATE_TIME = new Date("2026-01-01T00:00:00Z");
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Seeding failed: one line for the operator; the database's own report stays in `cause`. */
 export class DemoSeedError extends Error {
@@ -73,7 +73,8 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
             plan,
             providerPlanId: DEMO_PLAN_PROVIDER_IDS[provider][plan],
             status,
-            currentPeriodEnd: new Date(now().getTime() + 30 * DAY_MS),
+            // The same renewal day the emulator's portal shows (demo-billing-story.ts).
+            currentPeriodEnd: demoPeriod(now()).end,
             providerUpdatedAt: SEEDED_STATE_TIME,
           },
           update: {},

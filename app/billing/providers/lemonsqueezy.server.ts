@@ -1,10 +1,18 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { createCheckout, getCustomer, getSubscription, lemonSqueezySetup, type Subscription } from "@lemonsqueezy/lemonsqueezy.js";
+import {
+  createCheckout,
+  getCustomer,
+  getSubscription,
+  lemonSqueezySetup,
+  listSubscriptions,
+  type Subscription,
+} from "@lemonsqueezy/lemonsqueezy.js";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { DEMO_LEMONSQUEEZY_STORE_ID, DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
 import { emptyAsUndefined, optionalMatching, optionalString, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
+import { listedSubscriptions, observedNow } from "./listed-subscriptions.ts";
 import { isPortalUrl } from "./portal-url.ts";
 import { ProviderError } from "./provider-error.ts";
 import type {
@@ -14,6 +22,8 @@ import type {
   PortalIntent,
   ProviderModule,
   ProviderSettingsBase,
+  SubscriptionListQuery,
+  SubscriptionPage,
   VerifiedWebhook,
 } from "./provider.ts";
 
@@ -139,6 +149,11 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       const url = result.data?.data?.attributes?.url;
       if (!isPortalUrl(url)) return fail("unavailable", "checkout without a url");
       return { url };
+    },
+
+    async listSubscriptionPage(query) {
+      lemonSqueezySetup({ apiKey: options.apiKey });
+      return listLemonSqueezySubscriptionPage(options.storeId, query);
     },
   };
 
@@ -285,4 +300,33 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
     return { kind: "customer-linked", userId, providerCustomerId: String(parsed.data.customer_id), occurredAt: new Date(parsed.data.updated_at) };
   }
   return { kind: "ignored" };
+}
+
+/** Lemon Squeezy's largest page (PROVIDERS.md §5.1: unconfirmed; 100 is what its docs name). */
+const LEMON_SQUEEZY_PAGE_SIZE = 100;
+
+/**
+ * One page of `listSubscriptions` (`GET /v1/subscriptions`). Lemon Squeezy has no customer filter: the store's
+ * subscriptions for the owner's email, of which this customer's are kept (`attributes.customer_id` is a number).
+ * Pages are numbered (`meta.page.lastPage`); the cursor is the next page's number.
+ */
+async function listLemonSqueezySubscriptionPage(
+  storeId: string | undefined,
+  { providerCustomerId, email, cursor }: SubscriptionListQuery,
+): Promise<SubscriptionPage> {
+  const observedAt = observedNow();
+  const number = cursor === null ? 1 : Number(cursor);
+  const { statusCode, data, error } = await listSubscriptions({
+    filter: { userEmail: email, ...(storeId ? { storeId } : {}) },
+    page: { number, size: LEMON_SQUEEZY_PAGE_SIZE },
+  });
+  if (error) failFromStatus(statusCode);
+  const resources = data?.data;
+  const lastPage = data?.meta?.page?.lastPage;
+  if (!Array.isArray(resources) || typeof lastPage !== "number") return fail("unavailable", "list without data");
+  const own = resources.filter((resource) => String(resource?.attributes?.customer_id) === providerCustomerId);
+  const items = listedSubscriptions(own, observedAt, (resource) =>
+    parseLemonSqueezyEvent({ eventId: "sync", type: "subscription_updated", payload: { data: resource } }),
+  );
+  return { items, next: number < lastPage ? String(number + 1) : null };
 }

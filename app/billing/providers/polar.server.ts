@@ -6,7 +6,17 @@ import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
 import { emptyAsUndefined, optionalMatching, optionalString, planSettings, planVariable, planVariables } from "~/config/env-fields.ts";
 import { isPortalUrl } from "./portal-url.ts";
 import { ProviderError } from "./provider-error.ts";
-import type { BillingEvent, BillingProvider, CheckoutRequest, ProviderModule, ProviderSettingsBase, VerifiedWebhook } from "./provider.ts";
+import { listedSubscriptions, observedNow } from "./listed-subscriptions.ts";
+import type {
+  BillingEvent,
+  BillingProvider,
+  CheckoutRequest,
+  ProviderModule,
+  ProviderSettingsBase,
+  SubscriptionListQuery,
+  SubscriptionPage,
+  VerifiedWebhook,
+} from "./provider.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -105,6 +115,8 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       if (!isPortalUrl(checkout?.url)) throw new ProviderError("polar", "unavailable", "checkout without a url");
       return { url: checkout.url };
     },
+
+    listSubscriptionPage: (query) => listPolarSubscriptionPage(polar, query),
   };
 }
 
@@ -221,4 +233,30 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
     return { kind: "customer-linked", userId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
   }
   return { kind: "ignored" };
+}
+
+/** Polar's largest page (PROVIDERS.md §5.1). */
+const POLAR_PAGE_SIZE = 100;
+
+/**
+ * One page of `GET /v1/subscriptions/` for a customer: without `active` or `status` every state comes back.
+ * Pages are numbered (`page`, `pagination.max_page`); the cursor is the next page's number.
+ */
+async function listPolarSubscriptionPage(polar: ReturnType<typeof createPolar>, { providerCustomerId, cursor }: SubscriptionListQuery): Promise<SubscriptionPage> {
+  const observedAt = observedNow();
+  const page = cursor === null ? 1 : Number(cursor);
+  let answer: Awaited<ReturnType<typeof polar.subscriptions.list>>;
+  try {
+    answer = await polar.subscriptions.list({ customer_id: providerCustomerId, page, limit: POLAR_PAGE_SIZE });
+  } catch (error) {
+    throw toProviderError(error);
+  }
+  // 1.x does not validate answers.
+  if (!Array.isArray(answer?.items) || typeof answer.pagination?.max_page !== "number") {
+    throw new ProviderError("polar", "unavailable", "list without items");
+  }
+  const items = listedSubscriptions(answer.items, observedAt, (data) =>
+    parsePolarEvent({ eventId: "sync", type: "subscription.updated", payload: { timestamp: observedAt.toISOString(), data } }),
+  );
+  return { items, next: page < answer.pagination.max_page ? String(page + 1) : null };
 }

@@ -65,7 +65,25 @@ export interface BillingProvider {
   createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
   servesPortalFromCache?(customer: PortalCustomer, target?: PortalTarget): boolean;
+  /**
+   * One page of a customer's subscriptions, every status, as the provider's list call answers it (billing:sync and
+   * the reconciler; SPEC "Keeping billing state true"). One provider call per page; `next` is null on the last.
+   */
+  listSubscriptionPage?(query: SubscriptionListQuery): Promise<SubscriptionPage>;
 }
+
+export type SubscriptionListQuery = {
+  providerCustomerId: string;
+  /** The owner's email: Lemon Squeezy lists by store and email (it has no customer filter), then keeps this customer's. */
+  email: string;
+  /** Null for the first page, then the page's `next`. */
+  cursor: string | null;
+};
+
+/** A subscription from a provider's list call, read by the same parser as its webhooks. */
+export type ListedSubscription = Extract<BillingEvent, { kind: "subscription-upserted" | "subscription-deleted" }>;
+
+export type SubscriptionPage = { items: ListedSubscription[]; next: string | null };
 
 /** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */
 export type ProviderSettingsBase = {

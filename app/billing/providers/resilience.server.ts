@@ -140,5 +140,9 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
         provider.createCheckout({ ...request, idempotencyKey }),
       );
     },
+    // A read: a retry is harmless; each page is one call under the budget and the breaker.
+    ...(provider.listSubscriptionPage
+      ? { listSubscriptionPage: (query) => guarded(randomUUID(), () => provider.listSubscriptionPage!(query)) }
+      : {}),
   };
 }

@@ -6,6 +6,7 @@ import { optionalMatching, planSettings, planVariable, planVariables } from "~/c
 import { matchLocale } from "~/http/languages.ts";
 import { isPortalUrl } from "./portal-url.ts";
 import { ProviderError } from "./provider-error.ts";
+import { listedSubscriptions, observedNow } from "./listed-subscriptions.ts";
 import type {
   BillingEvent,
   BillingProvider,
@@ -13,6 +14,8 @@ import type {
   PortalOptions,
   ProviderModule,
   ProviderSettingsBase,
+  SubscriptionListQuery,
+  SubscriptionPage,
   VerifiedWebhook,
 } from "./provider.ts";
 
@@ -123,6 +126,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
       return { url: session.url };
     },
+
+    listSubscriptionPage: (query) => listStripeSubscriptionPage(stripe, query),
   };
 }
 
@@ -317,4 +322,36 @@ function parseStripeEvent({ type, payload }: VerifiedWebhook): BillingEvent {
     };
   }
   return { kind: "ignored" };
+}
+
+/** The largest page Stripe's list calls give (PROVIDERS.md §5.1). */
+const STRIPE_PAGE_SIZE = 100;
+
+/**
+ * One page of `GET /v1/subscriptions` for a customer, canceled ones included (`status: "all"`; without it Stripe
+ * leaves them out), by cursor (`starting_after`, `has_more`). Each one is read by the webhook parser, as the
+ * newest state: the time of the answer.
+ */
+async function listStripeSubscriptionPage(stripe: Stripe, { providerCustomerId, cursor }: SubscriptionListQuery): Promise<SubscriptionPage> {
+  const observedAt = observedNow();
+  let page: Stripe.ApiList<Stripe.Subscription>;
+  try {
+    page = await stripe.subscriptions.list({
+      customer: providerCustomerId,
+      status: "all",
+      limit: STRIPE_PAGE_SIZE,
+      ...(cursor ? { starting_after: cursor } : {}),
+    });
+  } catch (error) {
+    throw toProviderError(error);
+  }
+  if (!Array.isArray(page?.data)) throw new ProviderError("stripe", "unavailable", "list without data");
+  const items = listedSubscriptions(page.data, observedAt, (object) =>
+    parseStripeEvent({
+      eventId: "sync",
+      type: "customer.subscription.updated",
+      payload: { created: Math.floor(observedAt.getTime() / 1000), data: { object } },
+    }),
+  );
+  return { items, next: page.has_more && page.data.length > 0 ? page.data.at(-1)!.id : null };
 }
