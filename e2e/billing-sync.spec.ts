@@ -10,10 +10,11 @@ import { Client } from "pg";
 // Issue 16, in a browser: a subscription cancelled silently in the emulator (no webhook) shows as cancelled on
 // /account after `npm run billing:sync`; a silent resume shows after the reconciler's interval. This spec runs
 // its own server on PostgreSQL (the sync command opens the database while the server runs, which the embedded
-// database does not allow), from the same ./build as the other projects, so it needs TEST_DATABASE_URL and
-// `npx react-router build` first. Only for the stripe project: the flows are the same code for every provider.
+// database does not allow), from the same ./build as the other projects, on the PostgreSQL server at
+// TEST_DATABASE_URL, else the machine's own (127.0.0.1:5432, as CI has it); skipped when neither answers.
+// Only for the stripe project: the flows are the same code for every provider.
 
-const serverUrl = process.env.TEST_DATABASE_URL;
+const serverUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const offset = Number(process.env.E2E_PORT_OFFSET ?? 0);
 const PORT = 4161 + offset;
 const EMULATOR = `http://127.0.0.1:${4261 + offset}`;
@@ -21,10 +22,9 @@ const APP = `http://localhost:${PORT}`;
 const DATE = String.raw`[A-Z][a-z]+ \d{1,2}, \d{4}`;
 
 test.describe.configure({ mode: "serial" });
-test.skip(!serverUrl, "needs TEST_DATABASE_URL (PostgreSQL)");
 
 const databaseName = `syncwt_e2e_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-const databaseUrl = new URL(serverUrl ?? "postgres://unused");
+const databaseUrl = new URL(serverUrl);
 databaseUrl.pathname = `/${databaseName}`;
 let dataDir = "";
 let server: ChildProcess | undefined;
@@ -44,6 +44,7 @@ async function startServer(reconcileMinutes: string): Promise<void> {
       PAYMENT_EMULATOR: "1",
       PAYMENT_EMULATOR_PORT: new URL(EMULATOR).port,
       RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
+      PASSWORD_HASH_COST: "low",
       BILLING_RECONCILE_INTERVAL_MINUTES: reconcileMinutes,
     },
     stdio: "ignore",
@@ -86,6 +87,11 @@ async function reloadUntilSummary(page: Page, pattern: RegExp, timeout = 15_000)
 test.beforeAll(async () => {
   test.skip(test.info().project.name !== "stripe", "runs in the stripe project only");
   test.setTimeout(120_000);
+  const reachable = await admin("SELECT 1").then(
+    () => true,
+    () => false,
+  );
+  test.skip(!reachable, "needs a PostgreSQL server (TEST_DATABASE_URL, or one at 127.0.0.1:5432)");
   await admin(`CREATE DATABASE ${databaseName}`);
   dataDir = await mkdtemp(path.join(tmpdir(), "syncwt-e2e-"));
   await startServer("0");
