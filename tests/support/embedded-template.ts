@@ -18,7 +18,8 @@ export async function prepareEmbeddedDataDir(target: string): Promise<void> {
   cpSync(template, target, { recursive: true });
 }
 
-async function ensureTemplate(): Promise<string> {
+/** Makes the template now (before several processes that would each make it at once). */
+export async function ensureTemplate(): Promise<string> {
   const key = createHash("sha256")
     .update(JSON.stringify([pgliteVersion(), (await readMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => [m.name, m.checksum])]))
     .digest("hex")
