@@ -86,7 +86,8 @@ export async function startServices(config: Config, options: { database?: Databa
     prisma: database.prisma,
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
-  });;
+    providers: [provider, ...legacyProviders],
+  });
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,

@@ -15,7 +15,14 @@ export type AccountSubscriptionRow = {
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
   providerUpdatedAt: Date;
+  /** The provider's own end; absent or null while it runs. */
+  endedAt?: Date | null;
+  /** When the trial ends; absent or null without one. */
+  trialEnd?: Date | null;
 };
+
+/** Live states that go on to a next period (and so "renew"); incomplete, paused and unpaid do not on their own. */
+const RENEWING: readonly SubscriptionStatus[] = ["trialing", "active", "past_due"];
 
 export type AccountBillingView =
   /** No customer anywhere: a "Choose a plan" link, no button that can only fail. */
@@ -111,14 +118,23 @@ export function accountBillingView(input: {
 
 function summarize(subscription: AccountSubscriptionRow, now: Date): string {
   const plan = findPlan(subscription.plan)?.name ?? "Your plan";
-  const end = subscription.currentPeriodEnd;
-  const future = end !== null && end.getTime() > now.getTime();
-  // Cancelling at the period's end: still usable until then (Lemon Squeezy says "cancelled" already).
-  if (subscription.cancelAtPeriodEnd && future && subscription.status !== "expired") return `${plan}, cancels on ${DATE.format(end)}`;
+  const periodEnd = subscription.currentPeriodEnd;
+  const future = periodEnd !== null && periodEnd.getTime() > now.getTime();
   const status = STATUS_WORDS[subscription.status];
-  if (end && isLiveSubscription(subscription.status) && future) return `${plan}, ${status}, renews on ${DATE.format(end)}`;
-  if (end && (subscription.status === "canceled" || subscription.status === "expired")) {
-    return `${plan}, ${status}, ${future ? "ends" : "ended"} on ${DATE.format(end)}`;
+  // Cancelling at the period's end: still usable until then (rows stored before issue 16 keep Lemon Squeezy's "cancelled").
+  if (subscription.cancelAtPeriodEnd && future && !subscription.endedAt && subscription.status !== "expired") {
+    return `${plan}, cancels on ${DATE.format(periodEnd)}`;
   }
+  if (subscription.status === "canceled" || subscription.status === "expired") {
+    // The provider's own end (an immediate cancel ends before its period); the period end only when none is stored.
+    const end = subscription.endedAt ?? periodEnd;
+    if (!end) return `${plan}, ${status}`;
+    return `${plan}, ${status}, ${end.getTime() > now.getTime() ? "ends" : "ended"} on ${DATE.format(end)}`;
+  }
+  const trialEnd = subscription.trialEnd;
+  if (subscription.status === "trialing" && trialEnd && trialEnd.getTime() > now.getTime()) {
+    return `${plan}, ${status}, trial ends on ${DATE.format(trialEnd)}`;
+  }
+  if (periodEnd && future && RENEWING.includes(subscription.status)) return `${plan}, ${status}, renews on ${DATE.format(periodEnd)}`;
   return `${plan}, ${status}`;
 }

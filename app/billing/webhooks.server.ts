@@ -3,7 +3,7 @@ import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { rowData } from "./activity.server.ts";
 import type { PlanId } from "./plans.ts";
-import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
+import type { BillingEvent, BillingProvider, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
 
@@ -26,8 +26,14 @@ export function createWebhookService(deps: {
   secrets: Partial<Record<ProviderId, string>>;
   /** Each provider's id for each plan, to read a subscription's plan. */
   plans: Record<ProviderId, Partial<Record<PlanId, string>>>;
+  /**
+   * The providers the app holds an API for (active and legacy): when two events for one subscription carry the
+   * same provider time, the one that can `retrieveSubscription` is asked for the current state (SPEC).
+   */
+  providers?: readonly BillingProvider[];
 }) {
   const { prisma, secrets, plans } = deps;
+  const retrieverOf = (provider: ProviderId) => deps.providers?.find((candidate) => candidate.id === provider && candidate.retrieveSubscription);
 
   async function handle(providerParam: string | undefined, request: Request): Promise<Response> {
     if (request.method !== "POST") return json({ error: "Method Not Allowed" }, 405, { Allow: "POST" });
@@ -54,7 +60,7 @@ export function createWebhookService(deps: {
 
     let outcome: WebhookOutcome;
     try {
-      outcome = await record(provider, verified, module.webhooks.parse(verified));
+      outcome = await recordInOrder(provider, verified, module.webhooks.parse(verified));
     } catch (error) {
       // Nothing was stored (the transaction rolled back): the provider delivers again later.
       logEvent("error", "billing.webhook.not_recorded", { provider, type: verified.type, errorName: errorName(error) });
@@ -64,7 +70,33 @@ export function createWebhookService(deps: {
     return json({ received: true, outcome }, 200);
   }
 
-  function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
+  /**
+   * Records the event; when it carries the same provider time as the stored state (Stripe's `created` has
+   * one-second resolution), nothing is kept of that attempt and the provider is asked for the subscription's
+   * current state, which is applied in the event's place (same time, so it wins the tie). If the provider
+   * cannot be asked, the error reaches `handle` (503): nothing was recorded, the provider delivers again.
+   */
+  async function recordInOrder(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
+    const retriever = retrieverOf(provider);
+    try {
+      return await record(provider, webhook, event, { onTie: retriever ? "ask" : "apply" });
+    } catch (error) {
+      if (!(error instanceof SameProviderTime) || event.kind === "ignored" || event.kind === "customer-linked") throw error;
+      const current = await retriever!.retrieveSubscription!(event.subscription.providerSubscriptionId);
+      logEvent("info", "billing.webhook.same_time", { provider, subscription: event.subscription.providerSubscriptionId, retrieved: current !== null });
+      if (!current) return record(provider, webhook, { kind: "ignored" }, { onTie: "apply" });
+      // The provider's answer, on the event's own user and customer unless it names its own.
+      const asked: BillingEvent = {
+        ...event,
+        userId: current.userId ?? event.userId,
+        providerCustomerId: current.providerCustomerId,
+        subscription: current.subscription,
+      };
+      return record(provider, webhook, asked, { onTie: "apply" });
+    }
+  }
+
+  function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent, order: ApplyOrder): Promise<WebhookOutcome> {
     return prisma.$transaction(async (tx) => {
       // The ledger row is the lock: a concurrent delivery of the same event waits on it, then finds it taken.
       const claimed = await tx.webhookEvent.createMany({
@@ -73,7 +105,7 @@ export function createWebhookService(deps: {
       });
       if (claimed.count === 0) return "duplicate";
 
-      const outcome = await apply(tx, provider, event);
+      const outcome = await apply(tx, provider, event, order);
       if (outcome !== "ignored") {
         await tx.webhookEvent.update({
           where: { provider_eventId: { provider, eventId: webhook.eventId } },
@@ -84,35 +116,58 @@ export function createWebhookService(deps: {
     });
   }
 
-  async function apply(tx: Transaction, provider: ProviderId, event: BillingEvent): Promise<Exclude<WebhookOutcome, "duplicate">> {
+  /**
+   * Applies one event inside the caller's transaction: the one path every webhook change takes. A stale event
+   * (older than the stored state) changes nothing at all: not the subscription, not the user's Customer link,
+   * not the activity. An event at the same provider time as the stored state is applied (`onTie: "apply"`) or
+   * thrown back as SameProviderTime (`"ask"`) for the caller to ask the provider.
+   */
+  async function apply(tx: Transaction, provider: ProviderId, event: BillingEvent, order: ApplyOrder): Promise<Exclude<WebhookOutcome, "duplicate">> {
     if (event.kind === "ignored") return "ignored";
-    const userId = await linkCustomer(tx, provider, event.providerCustomerId, event.userId);
-    if (!userId) return "unlinked";
-    if (event.kind === "customer-linked") return "processed";
+    const owner = await ownerOf(tx, provider, event.providerCustomerId, event.userId);
+    if (!owner) return "unlinked";
+    if (event.kind === "customer-linked") {
+      await owner.link();
+      return "processed";
+    }
 
     const { subscription } = event;
     const plan = planOf(provider, subscription.providerPlanId);
+    const applyTie = order.onTie === "apply";
     // One statement, so two events for one subscription cannot interleave: the row is written only when
-    // this event's time is not older than the stored state's.
+    // this event's time is newer than the stored state's (or the same, when a tie is applied).
     const written = await tx.$executeRaw`
       INSERT INTO "Subscription" ("id", "provider", "providerSubscriptionId", "providerCustomerId", "plan", "providerPlanId",
-        "status", "currentPeriodEnd", "cancelAtPeriodEnd", "providerUpdatedAt", "createdAt", "updatedAt", "userId")
+        "status", "currentPeriodEnd", "cancelAtPeriodEnd", "endedAt", "trialEnd", "quantity", "providerUpdatedAt",
+        "createdAt", "updatedAt", "userId")
       VALUES (${randomUUID()}, ${provider}::"PaymentProvider", ${subscription.providerSubscriptionId}, ${event.providerCustomerId},
         ${plan}, ${subscription.providerPlanId}, ${subscription.status}::"SubscriptionStatus", ${subscription.currentPeriodEnd},
-        ${subscription.cancelAtPeriodEnd}, ${event.occurredAt}, now(), now(), ${userId})
+        ${subscription.cancelAtPeriodEnd}, ${subscription.endedAt ?? null}, ${subscription.trialEnd ?? null},
+        ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.userId})
       ON CONFLICT ("provider", "providerSubscriptionId") DO UPDATE SET
         "providerCustomerId" = EXCLUDED."providerCustomerId", "plan" = EXCLUDED."plan",
         "providerPlanId" = EXCLUDED."providerPlanId", "status" = EXCLUDED."status",
         "currentPeriodEnd" = EXCLUDED."currentPeriodEnd", "cancelAtPeriodEnd" = EXCLUDED."cancelAtPeriodEnd",
+        "endedAt" = EXCLUDED."endedAt", "trialEnd" = EXCLUDED."trialEnd", "quantity" = EXCLUDED."quantity",
         "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "userId" = EXCLUDED."userId"
-      WHERE "Subscription"."providerUpdatedAt" <= EXCLUDED."providerUpdatedAt"`;
+      WHERE "Subscription"."providerUpdatedAt" < EXCLUDED."providerUpdatedAt"
+        OR ("Subscription"."providerUpdatedAt" = EXCLUDED."providerUpdatedAt" AND ${applyTie})`;
     if (written === 0) {
+      if (!applyTie) {
+        const stored = await tx.subscription.findUnique({
+          where: { provider_providerSubscriptionId: { provider, providerSubscriptionId: subscription.providerSubscriptionId } },
+          select: { providerUpdatedAt: true },
+        });
+        if (stored?.providerUpdatedAt.getTime() === event.occurredAt.getTime()) throw new SameProviderTime();
+      }
       logEvent("info", "billing.webhook.stale", { provider, subscription: subscription.providerSubscriptionId });
       return "ignored";
     }
+    // Only an applied change links (or moves) the user's Customer row.
+    await owner.link();
     // In the same transaction: the user's billing activity shows exactly the changes that were applied.
     await tx.billingActivity.create({
-      data: rowData({ userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
+      data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
     });
     return "processed";
   }
@@ -150,11 +205,20 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
 
+/** How `apply` treats an event at the same provider time as the stored state. */
+type ApplyOrder = { onTie: "apply" | "ask" };
+
+/** Thrown out of the transaction (rolling it back) when an event cannot be ordered against the stored state. */
+class SameProviderTime extends Error {
+  override name = "SameProviderTime";
+}
+
 /**
- * The user an event belongs to: the one checkout named (creating or moving their Customer row at this
- * provider), else the one this provider customer is already linked to; null when neither is known.
+ * The user an event belongs to: the one checkout named, else the one this provider customer is already linked
+ * to; null when neither is known. Reads only: `link()` writes the Customer row (creating or moving the named
+ * user's link to this provider customer), and is called only once the event's change is applied.
  */
-async function linkCustomer(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
+async function ownerOf(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
   const linked = await tx.customer.findUnique({
     where: { provider_providerCustomerId: { provider, providerCustomerId } },
     select: { userId: true },
@@ -165,13 +229,17 @@ async function linkCustomer(tx: Transaction, provider: ProviderId, providerCusto
   if (linked) {
     // A provider customer stays with the user it was first linked to.
     if (named && named.id !== linked.userId) logEvent("warn", "billing.webhook.link_conflict", { provider });
-    return linked.userId;
+    return { userId: linked.userId, link: async () => {} };
   }
   if (!named) return null;
-  await tx.customer.upsert({
-    where: { userId_provider: { userId: named.id, provider } },
-    create: { userId: named.id, provider, providerCustomerId },
-    update: { providerCustomerId },
-  });
-  return named.id;
+  return {
+    userId: named.id,
+    link: async () => {
+      await tx.customer.upsert({
+        where: { userId_provider: { userId: named.id, provider } },
+        create: { userId: named.id, provider, providerCustomerId },
+        update: { providerCustomerId },
+      });
+    },
+  };
 }

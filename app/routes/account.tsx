@@ -21,7 +21,16 @@ export async function loader({ request }: Route.LoaderArgs) {
     select: {
       customers: { select: { provider: true }, orderBy: { createdAt: "asc" } },
       subscriptions: {
-        select: { provider: true, plan: true, status: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, providerUpdatedAt: true },
+        select: {
+          provider: true,
+          plan: true,
+          status: true,
+          currentPeriodEnd: true,
+          cancelAtPeriodEnd: true,
+          providerUpdatedAt: true,
+          endedAt: true,
+          trialEnd: true,
+        },
       },
     },
   });

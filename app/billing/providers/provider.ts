@@ -65,6 +65,11 @@ export interface BillingProvider {
   createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
   servesPortalFromCache?(customer: PortalCustomer, target?: PortalTarget): boolean;
+  /**
+   * The subscription's current state at the provider (Stripe `subscriptions.retrieve`); null when the provider does
+   * not know it. Asked when two events carry the same provider time and cannot be ordered.
+   */
+  retrieveSubscription?(providerSubscriptionId: string): Promise<RetrievedSubscription | null>;
 }
 
 /** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */
@@ -91,6 +96,20 @@ export type SubscriptionState = {
   status: SubscriptionStatus;
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
+  /** The provider's own end (Stripe/Polar `ended_at`, Lemon Squeezy `ends_at` once expired); null or absent while it runs. */
+  endedAt?: Date | null;
+  /** When the trial ends; null or absent without one. */
+  trialEnd?: Date | null;
+  /** Seats (the provider's quantity); null or absent when the provider says none. */
+  quantity?: number | null;
+};
+
+/** A subscription as the provider's API answers for it now (SPEC: two events in one second, confirmation without waiting). */
+export type RetrievedSubscription = {
+  /** The app's user id checkout put on it (metadata / external id / custom data), when there is one. */
+  userId: string | null;
+  providerCustomerId: string;
+  subscription: SubscriptionState;
 };
 
 /** A provider event in the app's own words; everything the webhook service acts on. */

@@ -140,5 +140,9 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
         provider.createCheckout({ ...request, idempotencyKey }),
       );
     },
+    // A read: safe to retry, no idempotency key needed.
+    ...(provider.retrieveSubscription
+      ? { retrieveSubscription: (id: string) => guarded(randomUUID(), () => provider.retrieveSubscription!(id)) }
+      : {}),
   };
 }

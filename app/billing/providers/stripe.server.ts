@@ -12,6 +12,7 @@ import type {
   CheckoutRequest,
   PortalOptions,
   ProviderModule,
+  RetrievedSubscription,
   ProviderSettingsBase,
   VerifiedWebhook,
 } from "./provider.ts";
@@ -122,6 +123,20 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
       return { url: session.url };
+    },
+
+    async retrieveSubscription(providerSubscriptionId) {
+      let answer: unknown;
+      try {
+        answer = await stripe.subscriptions.retrieve(providerSubscriptionId);
+      } catch (error) {
+        const failure = toProviderError(error);
+        if (error instanceof errors.StripeInvalidRequestError && error.code === "resource_missing") return null;
+        throw failure;
+      }
+      const parsed = stripeSubscription.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("stripe", "unavailable", "malformed subscription");
+      return stripeSubscriptionState(parsed.data);
     },
   };
 }
@@ -248,15 +263,51 @@ const stripeSubscription = z.object({
   status: z.string(),
   cancel_at_period_end: z.boolean().nullish(),
   cancel_at: z.number().nullish(),
+  // When it ended (an immediate cancel ends before the period does); `canceled_at` is when the cancel was asked for.
+  ended_at: z.number().nullish(),
+  trial_end: z.number().nullish(),
   metadata: stripeUserId,
   // Newer API versions keep the period on the items; older ones on the subscription.
   current_period_end: z.number().nullish(),
   items: z
     .object({
-      data: z.array(z.object({ price: z.object({ id: z.string() }).nullish(), current_period_end: z.number().nullish() })),
+      data: z.array(
+        z.object({
+          price: z.object({ id: z.string() }).nullish(),
+          current_period_end: z.number().nullish(),
+          quantity: z.number().int().nullish(),
+        }),
+      ),
     })
     .nullish(),
 });
+
+type StripeSubscriptionPayload = z.output<typeof stripeSubscription>;
+
+const date = (seconds: number | null | undefined) => (seconds == null ? null : new Date(seconds * 1000));
+
+/** A Stripe subscription object (an event's or the API's) in the app's words; null for a status the app does not know. */
+function stripeSubscriptionState(subscription: StripeSubscriptionPayload): RetrievedSubscription | null {
+  const status = STRIPE_SUBSCRIPTION_STATUSES[subscription.status as keyof typeof STRIPE_SUBSCRIPTION_STATUSES];
+  if (!status) return null;
+  const item = subscription.items?.data[0];
+  const periodEnd = item?.current_period_end ?? subscription.current_period_end;
+  return {
+    userId: subscription.metadata?.user_id ?? null,
+    providerCustomerId: subscription.customer,
+    subscription: {
+      providerSubscriptionId: subscription.id,
+      providerPlanId: item?.price?.id ?? null,
+      status,
+      currentPeriodEnd: date(periodEnd),
+      // Newer portals cancel by setting `cancel_at` rather than the flag.
+      cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end) || subscription.cancel_at != null,
+      endedAt: date(subscription.ended_at),
+      trialEnd: date(subscription.trial_end),
+      quantity: item?.quantity ?? null,
+    },
+  };
+}
 
 const stripeCheckoutSession = z.object({
   mode: z.string().nullish(),
@@ -284,25 +335,9 @@ function parseStripeEvent({ type, payload }: VerifiedWebhook): BillingEvent {
   if (kind) {
     const parsed = stripeSubscription.safeParse(event.data.data.object);
     if (!parsed.success) return { kind: "ignored" };
-    const subscription = parsed.data;
-    const status = STRIPE_SUBSCRIPTION_STATUSES[subscription.status as keyof typeof STRIPE_SUBSCRIPTION_STATUSES];
-    if (!status) return { kind: "ignored" };
-    const item = subscription.items?.data[0];
-    const periodEnd = item?.current_period_end ?? subscription.current_period_end;
-    return {
-      kind,
-      userId: subscription.metadata?.user_id ?? null,
-      providerCustomerId: subscription.customer,
-      occurredAt,
-      subscription: {
-        providerSubscriptionId: subscription.id,
-        providerPlanId: item?.price?.id ?? null,
-        status,
-        currentPeriodEnd: periodEnd ? new Date(periodEnd * 1000) : null,
-        // Newer portals cancel by setting `cancel_at` rather than the flag.
-        cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end) || subscription.cancel_at != null,
-      },
-    };
+    const state = stripeSubscriptionState(parsed.data);
+    if (!state) return { kind: "ignored" };
+    return { kind, occurredAt, ...state };
   }
 
   if (type === "checkout.session.completed") {
