@@ -7,6 +7,7 @@ import { DeepLinkPages } from "./deep-links.ts";
 import { FailureQueue, parseFailureRequest, type FailureSpec } from "./failures.ts";
 import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
+import { handleStripeSubscriptionApi } from "./stripe-subscriptions.ts";
 import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.ts";
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
@@ -123,7 +124,12 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
 
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
-    const subscriptionApi = provider === "lemonsqueezy" ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals) : undefined;
+    const subscriptionApi =
+      provider === "lemonsqueezy"
+        ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals)
+        : provider === "stripe"
+          ? handleStripeSubscriptionApi(request, subscriptions)
+          : undefined;
     return subscriptionApi ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
