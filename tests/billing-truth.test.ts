@@ -166,3 +166,26 @@ describe("Lemon Squeezy `cancelled` is live until `ends_at` (defect 4)", () => {
     expect(await stored("lemonsqueezy", state.subscriptionId)).toMatchObject({ status: "expired", endedAt: endsAt, cancelAtPeriodEnd: false });
   });
 });
+
+describe("billing activity: one line per applied change, in a customer's words (item 8)", () => {
+  const changes = async (userId: string) =>
+    (await database.prisma.billingActivity.findMany({ where: { userId, action: "subscription_change" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map(
+      (row) => row.outcome,
+    );
+
+  test.each(["stripe", "polar", "lemonsqueezy"] as const)("%s: started, a scheduled cancel said once with its date, each once", async (provider) => {
+    const endsAt = new Date("2027-01-05T00:00:00Z");
+    const start = await facts(provider, { periodEnd: endsAt, at: new Date(Date.now() - 9 * MINUTE) });
+    await deliver(provider, start);
+    // Polar sends `subscription.updated` and `subscription.active` for one state; both are new events.
+    await deliver(provider, { ...start, type: provider === "polar" ? "subscription.active" : undefined, at: new Date(Date.now() - 8 * MINUTE) });
+    const cancel = { ...start, cancelAtPeriodEnd: true, at: new Date(Date.now() - 7 * MINUTE) };
+    // Lemon Squeezy says `cancelled` for a scheduled cancel, in `subscription_cancelled` and then `subscription_updated`.
+    if (provider === "lemonsqueezy") Object.assign(cancel, { status: "cancelled", type: "subscription_cancelled" });
+    if (provider === "polar") Object.assign(cancel, { type: "subscription.canceled" });
+    await deliver(provider, cancel);
+    await deliver(provider, { ...cancel, type: provider === "lemonsqueezy" ? "subscription_updated" : undefined, at: new Date(Date.now() - 6 * MINUTE) });
+
+    expect(await changes(start.userId!)).toEqual(["started", "cancel_scheduled:2027-01-05"]);
+  });
+});

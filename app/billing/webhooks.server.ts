@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { rowData } from "./activity.server.ts";
+import { subscriptionChange, type SubscriptionFacts } from "./subscription-change.ts";
 import type { PlanId } from "./plans.ts";
 import type { BillingEvent, BillingProvider, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
@@ -134,6 +135,12 @@ export function createWebhookService(deps: {
     const { subscription } = event;
     const plan = planOf(provider, subscription.providerPlanId);
     const applyTie = order.onTie === "apply";
+    // The stored state, locked until this transaction ends: what the change is compared with (billing activity),
+    // and whether this event is at the same provider time.
+    const [before] = await tx.$queryRaw<(SubscriptionFacts & { providerUpdatedAt: Date })[]>`
+      SELECT "status", "plan", "cancelAtPeriodEnd", "currentPeriodEnd", "providerUpdatedAt" FROM "Subscription"
+      WHERE "provider" = ${provider}::"PaymentProvider" AND "providerSubscriptionId" = ${subscription.providerSubscriptionId}
+      FOR UPDATE`;
     // One statement, so two events for one subscription cannot interleave: the row is written only when
     // this event's time is newer than the stored state's (or the same, when a tie is applied).
     const written = await tx.$executeRaw`
@@ -153,22 +160,25 @@ export function createWebhookService(deps: {
       WHERE "Subscription"."providerUpdatedAt" < EXCLUDED."providerUpdatedAt"
         OR ("Subscription"."providerUpdatedAt" = EXCLUDED."providerUpdatedAt" AND ${applyTie})`;
     if (written === 0) {
-      if (!applyTie) {
-        const stored = await tx.subscription.findUnique({
-          where: { provider_providerSubscriptionId: { provider, providerSubscriptionId: subscription.providerSubscriptionId } },
-          select: { providerUpdatedAt: true },
-        });
-        if (stored?.providerUpdatedAt.getTime() === event.occurredAt.getTime()) throw new SameProviderTime();
-      }
+      if (!applyTie && before && new Date(before.providerUpdatedAt).getTime() === event.occurredAt.getTime()) throw new SameProviderTime();
       logEvent("info", "billing.webhook.stale", { provider, subscription: subscription.providerSubscriptionId });
       return "ignored";
     }
     // Only an applied change links (or moves) the user's Customer row.
     await owner.link();
-    // In the same transaction: the user's billing activity shows exactly the changes that were applied.
-    await tx.billingActivity.create({
-      data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
+    // In the same transaction: the user's billing activity shows exactly the changes that were applied, one line
+    // per change a customer would notice (a provider's second event for the same state adds none).
+    const change = subscriptionChange(before ? { ...before, currentPeriodEnd: before.currentPeriodEnd && new Date(before.currentPeriodEnd) } : null, {
+      status: subscription.status,
+      plan,
+      cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+      currentPeriodEnd: subscription.currentPeriodEnd,
     });
+    if (change) {
+      await tx.billingActivity.create({
+        data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: change }),
+      });
+    }
     return "processed";
   }
 
