@@ -167,12 +167,12 @@ describe("Lemon Squeezy `cancelled` is live until `ends_at` (defect 4)", () => {
   });
 });
 
-describe("billing activity: one line per applied change, in a customer's words (item 8)", () => {
-  const changes = async (userId: string) =>
-    (await database.prisma.billingActivity.findMany({ where: { userId, action: "subscription_change" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map(
-      (row) => row.outcome,
-    );
+const changes = async (userId: string) =>
+  (await database.prisma.billingActivity.findMany({ where: { userId, action: "subscription_change" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map(
+    (row) => row.outcome,
+  );
 
+describe("billing activity: one line per applied change, in a customer's words (item 8)", () => {
   test.each(["stripe", "polar", "lemonsqueezy"] as const)("%s: started, a scheduled cancel said once with its date, each once", async (provider) => {
     const endsAt = new Date("2027-01-05T00:00:00Z");
     const start = await facts(provider, { periodEnd: endsAt, at: new Date(Date.now() - 9 * MINUTE) });
