@@ -1,6 +1,7 @@
 import { createAuth } from "~/auth/auth.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
+import { createCheckoutConfirmation } from "~/billing/checkout-confirmation.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
@@ -88,6 +89,7 @@ export async function startServices(config: Config, options: { database?: Databa
     plans: perProvider((id) => config.billing[id].plans),
     providers: [provider, ...legacyProviders],
   });
+  const checkoutConfirmation = createCheckoutConfirmation({ provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -104,7 +106,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, checkoutConfirmation, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

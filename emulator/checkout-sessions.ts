@@ -77,6 +77,11 @@ export class CheckoutSessions {
     return session;
   }
 
+  /** A session by its id (Stripe's id is also its page token), or undefined. */
+  byId(provider: ProviderId, id: string): CheckoutSession | undefined {
+    return provider === "stripe" ? this.#byToken.peek(`stripe:${id}`) : undefined;
+  }
+
   /** The session a hosted page path names, "expired", or undefined. */
   find(path: string): CheckoutSession | "expired" | undefined {
     const match = /^\/checkout\/(?:(stripe)\/c\/pay|(polar)|(lemonsqueezy)\/custom)\/([\w-]+)$/.exec(path);

@@ -143,7 +143,8 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
     expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);
-    expect(wire.successUrl).toBe(`${APP}/account?checkout=success`);
+    // Stripe fills in its template, so the return names the session (issue 16: confirmation without waiting).
+    expect(wire.successUrl).toBe(`${APP}/account?checkout=success${provider === "stripe" ? "&session_id={CHECKOUT_SESSION_ID}" : ""}`);
     // What only some providers take: Stripe's subscription mode and new-customer email, Lemon Squeezy's store.
     expect(wire).toMatchObject(PROVIDER_SPECIFIC[provider]);
   });

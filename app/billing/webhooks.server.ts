@@ -4,7 +4,7 @@ import { logEvent } from "~/observability/log.server.ts";
 import { rowData } from "./activity.server.ts";
 import { subscriptionChange, type SubscriptionFacts } from "./subscription-change.ts";
 import type { PlanId } from "./plans.ts";
-import type { BillingEvent, BillingProvider, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
+import type { BillingEvent, BillingProvider, ProviderId, RetrievedSubscription, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
 
@@ -182,13 +182,23 @@ export function createWebhookService(deps: {
     return "processed";
   }
 
+  /**
+   * A state the provider's API answered with (a checkout confirmed on return, SPEC "Plans and checkout"), applied by
+   * the same `apply` as a webhook, with no ledger row: `at` is the provider's time of the answer, and an answer is
+   * the newest state, so it also wins a tie. A webhook for it arriving later finds it applied.
+   */
+  function applyProviderState(provider: ProviderId, state: RetrievedSubscription, at: Date): Promise<Exclude<WebhookOutcome, "duplicate">> {
+    const event: BillingEvent = { kind: "subscription-upserted", ...state, occurredAt: at };
+    return prisma.$transaction((tx) => apply(tx, provider, event, { onTie: "apply" }));
+  }
+
   function planOf(provider: ProviderId, providerPlanId: string | null): PlanId | null {
     if (!providerPlanId) return null;
     const entry = Object.entries(plans[provider]).find(([, id]) => id === providerPlanId);
     return (entry?.[0] as PlanId | undefined) ?? null;
   }
 
-  return { handle };
+  return { handle, applyProviderState };
 }
 
 export type WebhookService = ReturnType<typeof createWebhookService>;

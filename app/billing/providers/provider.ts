@@ -70,7 +70,25 @@ export interface BillingProvider {
    * not know it. Asked when two events carry the same provider time and cannot be ordered.
    */
   retrieveSubscription?(providerSubscriptionId: string): Promise<RetrievedSubscription | null>;
+  /**
+   * The checkout the success URL names (Stripe `checkout.sessions.retrieve` with the subscription expanded), for
+   * confirming it on return without waiting for the webhook; null when the provider does not know it.
+   */
+  retrieveCheckout?(reference: string): Promise<RetrievedCheckout | null>;
+  /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
+  readonly checkoutReferenceParam?: string;
 }
+
+export type RetrievedCheckout = {
+  /** The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`). */
+  userId: string | null;
+  /** Paid (or a trial started): the subscription exists. */
+  complete: boolean;
+  /** The subscription it made, once complete. */
+  subscription: RetrievedSubscription | null;
+  /** The provider's clock when it answered (its `Date` header); the state is at least this new. */
+  answeredAt: Date;
+};
 
 /** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */
 export type ProviderSettingsBase = {

@@ -140,6 +140,10 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
         provider.createCheckout({ ...request, idempotencyKey }),
       );
     },
+    checkoutReferenceParam: provider.checkoutReferenceParam,
+    ...(provider.retrieveCheckout
+      ? { retrieveCheckout: (reference: string) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference)) }
+      : {}),
     // A read: safe to retry, no idempotency key needed.
     ...(provider.retrieveSubscription
       ? { retrieveSubscription: (id: string) => guarded(randomUUID(), () => provider.retrieveSubscription!(id)) }

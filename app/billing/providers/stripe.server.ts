@@ -114,7 +114,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
           metadata: { user_id: user.id },
           subscription_data: { metadata: { user_id: user.id } },
           ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
-          success_url: successUrl,
+          // Stripe fills the template in, so the return names its session (confirmation without waiting).
+          success_url: withCheckoutReference(successUrl),
           cancel_url: cancelUrl,
           locale: matchLocale(languages, STRIPE_CHECKOUT_LOCALES),
         });
@@ -123,6 +124,31 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
       return { url: session.url };
+    },
+
+    checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
+
+    async retrieveCheckout(reference) {
+      // A session id is all the user can put in the URL; anything else is no session of ours, and is not sent.
+      if (!/^cs_(test|live)_\w{1,200}$/.test(reference)) return null;
+      let answer: Stripe.Response<Stripe.Checkout.Session>;
+      try {
+        answer = await stripe.checkout.sessions.retrieve(reference, { expand: ["subscription"] });
+      } catch (error) {
+        if (error instanceof errors.StripeInvalidRequestError && error.code === "resource_missing") return null;
+        throw toProviderError(error);
+      }
+      const parsed = stripeRetrievedSession.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("stripe", "unavailable", "malformed checkout session");
+      const session = parsed.data;
+      const subscription = session.subscription ? stripeSubscriptionState(session.subscription) : null;
+      const providerDate = new Date(answer.lastResponse?.headers?.date ?? Number.NaN);
+      return {
+        userId: session.client_reference_id ?? session.metadata?.user_id ?? null,
+        complete: session.status === "complete",
+        subscription,
+        answeredAt: Number.isNaN(providerDate.getTime()) ? new Date() : providerDate,
+      };
     },
 
     async retrieveSubscription(providerSubscriptionId) {
@@ -315,6 +341,22 @@ const stripeCheckoutSession = z.object({
   client_reference_id: z.string().nullish(),
   metadata: stripeUserId,
 });
+
+/** A retrieved session: the subscription is the object itself when expanded (an id when not). */
+const stripeRetrievedSession = z.object({
+  status: z.string().nullish(),
+  client_reference_id: z.string().nullish(),
+  metadata: stripeUserId,
+  subscription: z.union([stripeSubscription, z.string()]).nullish().transform((value) => (typeof value === "string" ? null : value)),
+});
+
+/** The success URL's parameter naming the checkout session. */
+const CHECKOUT_REFERENCE_PARAM = "session_id";
+
+/** The success URL with Stripe's `{CHECKOUT_SESSION_ID}` template (literal braces: Stripe replaces them). */
+function withCheckoutReference(successUrl: string): string {
+  return `${successUrl}${successUrl.includes("?") ? "&" : "?"}${CHECKOUT_REFERENCE_PARAM}={CHECKOUT_SESSION_ID}`;
+}
 
 const stripeEvent = z.object({ created: z.number(), data: z.object({ object: z.unknown() }) });
 

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createBillingCheckout } from "~/billing/checkout.server.ts";
+import { createBillingProvider } from "~/billing/providers/registry.server.ts";
+import { parseConfig } from "~/config/env.server.ts";
+import { type Services, startServices } from "~/start-services.server.ts";
+import { pay } from "../emulator/lifecycle-test-kit.ts";
+import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
+import { createTestDatabase } from "./database.ts";
+
+// Issue 16, item 5 (SPEC "Plans and checkout", confirmation without waiting), Stripe: the success URL names the
+// checkout session; back on /account the app retrieves it through the real SDK from the emulator and applies its
+// subscription at once, while webhook delivery fails (the app's address does not resolve).
+
+const APP = "http://app.test";
+
+let emulator: ProviderEmulator;
+let services: Services;
+beforeAll(async () => {
+  emulator = await startProviderEmulator({ appReturnUrl: `${APP}/account` });
+  services = await startServices(
+    // No demo users: their password hashing is not what is tested here.
+    { ...parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: "stripe", PAYMENT_EMULATOR: "1", PAYMENT_EMULATOR_URL: emulator.origin }), seedDemoData: false },
+    { database: await createTestDatabase() },
+  );
+}, 60_000);
+afterAll(async () => {
+  await services.stop();
+  await emulator.close();
+});
+
+const prisma = () => services.database.prisma;
+let n = 0;
+const newUser = async () => (await prisma().user.create({ data: { email: `confirm-${++n}@example.test` } })).id;
+
+/** Opens a checkout as the app does, pays it on the hosted page, and answers the session id the return URL names. */
+async function paidCheckout(userId: string): Promise<string> {
+  const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
+  const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
+  const started = await checkout.start({ userId, input: { plan: "pro" } });
+  if (!started.ok) throw new Error("checkout did not start");
+  const paid = await pay(started.url);
+  const back = new URL(paid.headers.get("location")!);
+  expect(`${back.origin}${back.pathname}`).toBe(`${APP}/account`);
+  expect(back.searchParams.get("checkout")).toBe("success");
+  return back.searchParams.get(services.checkoutConfirmation.referenceParam!)!;
+}
+
+const liveOf = (userId: string) => prisma().subscription.findMany({ where: { userId }, select: { status: true, plan: true, quantity: true } });
+
+describe("Stripe checkout confirmed on return", () => {
+  test("the success URL names the session, and retrieving it applies the subscription before any webhook", async () => {
+    const userId = await newUser();
+    const sessionId = await paidCheckout(userId);
+    expect(sessionId).toMatch(/^cs_test_/);
+    expect(await liveOf(userId)).toEqual([]);
+
+    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
+
+    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "pro", quantity: 1 }]);
+    expect(await prisma().customer.count({ where: { userId, provider: "stripe" } })).toBe(1);
+    const lines = await prisma().billingActivity.findMany({ where: { userId, action: "subscription_change" } });
+    expect(lines.map((line) => line.outcome)).toEqual(["started"]);
+
+    // Again (a reload): the same state, no second line.
+    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
+    expect(await prisma().billingActivity.count({ where: { userId, action: "subscription_change" } })).toBe(1);
+  });
+
+  test("another user's session changes nothing", async () => {
+    const owner = await newUser();
+    const sessionId = await paidCheckout(owner);
+    const other = await newUser();
+
+    expect(await services.checkoutConfirmation.confirm(other, sessionId)).toBe("not-yours");
+
+    expect(await liveOf(other)).toEqual([]);
+    expect(await liveOf(owner)).toEqual([]);
+    expect(await prisma().customer.count({ where: { userId: { in: [owner, other] } } })).toBe(0);
+  });
+
+  test("a forged or unknown reference changes nothing and reaches no provider when it is not a session id", async () => {
+    const userId = await newUser();
+    expect(await services.checkoutConfirmation.confirm(userId, "cs_test_doesNotExist000")).toBe("unknown");
+    const before = emulator.requests("stripe").length;
+    expect(await services.checkoutConfirmation.confirm(userId, "../v1/customers")).toBe("unknown");
+    expect(emulator.requests("stripe").length).toBe(before);
+    expect(await liveOf(userId)).toEqual([]);
+  });
+
+  test("a provider that cannot be reached leaves it being confirmed", async () => {
+    const userId = await newUser();
+    const sessionId = await paidCheckout(userId);
+    emulator.failNext("stripe", { status: 500, times: 2 });
+
+    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("unreachable");
+    expect(await liveOf(userId)).toEqual([]);
+  });
+});
