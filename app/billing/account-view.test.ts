@@ -121,4 +121,17 @@ describe("account billing view", () => {
     const trial = subscription({ status: "trialing", trialEnd: NEXT_MONTH });
     expect(view({ subscriptions: [trial] })).toMatchObject({ summary: "Pro, on trial, trial ends on December 29, 2026" });
   });
+
+  // Issue 16, item 7: two checkouts both paid; neither is hidden.
+  test("two live subscriptions are both listed, and said to be two", () => {
+    const pro = subscription({ plan: "pro" });
+    const starter = subscription({ plan: "starter", providerUpdatedAt: NOW });
+    expect(view({ subscriptions: [pro, starter] })).toMatchObject({
+      liveSubscriptions: [
+        { provider: "Stripe", summary: "Pro, active, renews on December 29, 2026" },
+        { provider: "Stripe", summary: "Starter, active, renews on December 29, 2026" },
+      ],
+    });
+    expect(view({ subscriptions: [pro, subscription({ status: "canceled", endedAt: LAST_WEEK })] })).toMatchObject({ liveSubscriptions: [] });
+  });
 });

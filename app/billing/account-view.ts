@@ -43,6 +43,11 @@ export type AccountBillingView =
       legacy: { heldBy: string; activeProvider: string } | null;
       /** Which provider holds which subscription, when more than one provider has one. */
       holdings: { provider: string; summary: string }[];
+      /**
+       * Every live subscription, when there is more than one (two checkouts both paid): none is hidden behind
+       * another (SPEC "Account page"). Empty with one or none.
+       */
+      liveSubscriptions: { provider: string; summary: string }[];
       /** Returned from checkout, and its webhook has not arrived yet. */
       confirming: boolean;
       /** Returned from checkout, and the subscription is there. */
@@ -98,6 +103,9 @@ export function accountBillingView(input: {
   const managing = legacyProvider ?? activeProvider;
   const current = currentAt(managing);
   const live = current !== undefined && isLiveSubscription(current.status);
+  const liveAll = input.subscriptions
+    .filter((subscription) => isLiveSubscription(subscription.status))
+    .toSorted((a, b) => a.providerUpdatedAt.getTime() - b.providerUpdatedAt.getTime());
   const providersWithSubscriptions = [...new Set(input.subscriptions.map((subscription) => subscription.provider))];
   return {
     kind: "customer",
@@ -111,6 +119,7 @@ export function accountBillingView(input: {
       providersWithSubscriptions.length > 1 || legacyProvider
         ? providersWithSubscriptions.map((provider) => ({ provider: providerNames[provider], summary: summarize(currentAt(provider)!, now) }))
         : [],
+    liveSubscriptions: liveAll.length > 1 ? liveAll.map((subscription) => ({ provider: providerNames[subscription.provider], summary: summarize(subscription, now) })) : [],
     confirming,
     confirmed: input.checkoutReturned && !confirming,
   };

@@ -123,6 +123,21 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                 ))}
               </ul>
             ) : null}
+            {billing.liveSubscriptions.length > 1 ? (
+              <div className="alert" role="note" data-testid="live-subscriptions">
+                <p>
+                  You have {billing.liveSubscriptions.length} live subscriptions. If you meant to have one, cancel the other in the
+                  billing portal.
+                </p>
+                <ul>
+                  {billing.liveSubscriptions.map((live, index) => (
+                    <li key={index}>
+                      {live.provider}: {live.summary}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            ) : null}
             <p className="muted">
               Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
             </p>
