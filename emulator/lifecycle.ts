@@ -93,7 +93,7 @@ export class EmulatorLifecycle {
 
   /** A provider API call this module answers (checkout creation), else undefined. */
   handleApi(provider: ProviderId, request: EmulatorRequest): EmulatorResponse | undefined {
-    return handleCheckoutApi(provider, request, this.#checkouts) ?? handleCheckoutRetrieveApi(provider, request, this.#checkouts, this.subscriptions);
+    return handleCheckoutRetrieveApi(provider, request, this.#checkouts, this.subscriptions) ?? handleCheckoutApi(provider, request, this.#checkouts);
   }
 
   /** `GET|POST /checkout/...`: the hosted checkout page and its Pay button. */

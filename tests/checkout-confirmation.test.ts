@@ -95,4 +95,24 @@ describe("Stripe checkout confirmed on return", () => {
     expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("unreachable");
     expect(await liveOf(userId)).toEqual([]);
   });
+
+  // Issue 16, item 7: "Choose Pro" in one tab, "Choose Starter" in another.
+  test("a new checkout expires the user's earlier one still open: only the newer can be paid", async () => {
+    const userId = await newUser();
+    const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
+    const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
+    const first = await checkout.start({ userId, input: { plan: "pro" } });
+    const other = await newUser();
+    const othersOpen = await checkout.start({ userId: other, input: { plan: "pro" } });
+    const second = await checkout.start({ userId, input: { plan: "starter" } });
+    if (!first.ok || !second.ok || !othersOpen.ok) throw new Error("checkout did not start");
+
+    expect((await pay(first.url)).status).toBe(410);
+    expect((await pay(othersOpen.url)).status).toBe(303);
+    const paid = await pay(second.url);
+    expect(paid.status).toBe(303);
+    const sessionId = new URL(paid.headers.get("location")!).searchParams.get("session_id")!;
+    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
+    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "starter", quantity: 1 }]);
+  });
 });

@@ -62,7 +62,7 @@ export interface BillingProvider {
   /** Which intents need the user's subscription id at this provider (Stripe's cancel; Lemon Squeezy's every deep link). */
   readonly intentsNeedingSubscription: readonly PortalIntent[];
   /** Resolves to the provider's hosted checkout URL, carrying the user's id so webhooks can link it. */
-  createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
+  createCheckout(request: CheckoutRequest): Promise<{ url: string; /** The provider's id for the checkout (Stripe `cs_…`), when it has one. */ reference?: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
   servesPortalFromCache?(customer: PortalCustomer, target?: PortalTarget): boolean;
   /**
@@ -75,6 +75,11 @@ export interface BillingProvider {
    * confirming it on return without waiting for the webhook; null when the provider does not know it.
    */
   retrieveCheckout?(reference: string): Promise<RetrievedCheckout | null>;
+  /**
+   * Expires the user's checkouts still open at the provider (Stripe `checkout.sessions.list` + `expire`), so a second
+   * tab's checkout cannot also be paid; answers how many. Providers without such a call leave theirs to expire.
+   */
+  expireOpenCheckouts?(user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
   /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
   readonly checkoutReferenceParam?: string;
 }

@@ -141,6 +141,12 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       );
     },
     checkoutReferenceParam: provider.checkoutReferenceParam,
+    ...(provider.expireOpenCheckouts
+      ? {
+          expireOpenCheckouts: (user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }) =>
+            guarded(randomUUID(), () => provider.expireOpenCheckouts!(user, options)),
+        }
+      : {}),
     ...(provider.retrieveCheckout
       ? { retrieveCheckout: (reference: string) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference)) }
       : {}),

@@ -123,10 +123,28 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         throw toProviderError(error);
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
-      return { url: session.url };
+      return { url: session.url, reference: session.id };
     },
 
     checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
+
+    async expireOpenCheckouts(user, { keep, providerCustomerId }) {
+      try {
+        // A session made with `customer_email` has no customer: found by the buyer's email instead.
+        const open = await stripe.checkout.sessions.list({
+          status: "open",
+          limit: 100,
+          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_details: { email: user.email } }),
+        });
+        const own = open.data.filter(
+          (session) => session.id !== keep && (session.client_reference_id ?? session.metadata?.user_id) === user.id,
+        );
+        for (const session of own) await stripe.checkout.sessions.expire(session.id);
+        return own.length;
+      } catch (error) {
+        throw toProviderError(error);
+      }
+    },
 
     async retrieveCheckout(reference) {
       // A session id is all the user can put in the URL; anything else is no session of ours, and is not sent.
