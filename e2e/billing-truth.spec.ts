@@ -27,3 +27,27 @@ test("paying while webhooks fail: the plan is on the first page after paying", a
   await expect(page.getByText("We are confirming your subscription with the payment provider.")).toHaveCount(0);
   await expect(page.getByTestId("billing-activity")).toContainText("Pro subscription started");
 });
+
+test("two checkout tabs end with one live subscription: the earlier checkout is expired", async ({ page, context, app, provider }) => {
+  test.skip(provider !== "stripe", "expiring an open checkout is built for Stripe (the others' expire on their own)");
+  const email = `tabs-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a-long-enough-password");
+  await page.getByRole("button", { name: /sign up|create account/i }).click();
+  await expect(page).toHaveURL(/\/account$/);
+
+  await page.goto("/pricing");
+  await page.getByRole("button", { name: "Choose Pro" }).click();
+  await expect(page.getByRole("heading", { name: "Subscribe to Pro" })).toBeVisible();
+  const second = await context.newPage();
+  await second.goto(`${app.baseURL}/pricing`);
+  await second.getByRole("button", { name: "Choose Starter" }).click();
+  await expect(second.getByRole("heading", { name: "Subscribe to Starter" })).toBeVisible();
+
+  await page.getByRole("button", { name: /^Pay / }).click();
+  await expect(page.getByText("This checkout has expired")).toBeVisible();
+  await second.getByRole("button", { name: /^Pay / }).click();
+  await expect(second.getByTestId("subscription-summary")).toHaveText(/^Starter, active, renews on /);
+  await expect(second.getByTestId("live-subscriptions")).toHaveCount(0);
+});
