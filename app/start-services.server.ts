@@ -89,7 +89,7 @@ export async function startServices(config: Config, options: { database?: Databa
     plans: perProvider((id) => config.billing[id].plans),
     providers: [provider, ...legacyProviders],
   });
-  const checkoutConfirmation = createCheckoutConfirmation({ provider, webhooks, providerCalls: rateLimits.providerCalls });
+  const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,

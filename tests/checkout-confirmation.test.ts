@@ -54,16 +54,20 @@ describe("Stripe checkout confirmed on return", () => {
     expect(sessionId).toMatch(/^cs_test_/);
     expect(await liveOf(userId)).toEqual([]);
 
-    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
+    expect(await services.checkoutConfirmation.confirmReturn(userId, new URLSearchParams({ checkout: "success", session_id: sessionId }))).toBe("applied");
 
     expect(await liveOf(userId)).toEqual([{ status: "active", plan: "pro", quantity: 1 }]);
     expect(await prisma().customer.count({ where: { userId, provider: "stripe" } })).toBe(1);
     const lines = await prisma().billingActivity.findMany({ where: { userId, action: "subscription_change" } });
     expect(lines.map((line) => line.outcome)).toEqual(["started"]);
 
-    // Again (a reload): the same state, no second line.
+    // Again (a reload): the same state, no second line; through the page's door, no provider call at all.
     expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
     expect(await prisma().billingActivity.count({ where: { userId, action: "subscription_change" } })).toBe(1);
+    const calls = emulator.requests("stripe").length;
+    const back = new URLSearchParams({ checkout: "success", session_id: sessionId });
+    expect(await services.checkoutConfirmation.confirmReturn(userId, back)).toBe("none");
+    expect(emulator.requests("stripe").length).toBe(calls);
   });
 
   test("another user's session changes nothing", async () => {

@@ -1,7 +1,9 @@
+import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { callProvider } from "./provider-call.server.ts";
 import type { BillingProvider } from "./providers/provider.ts";
+import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
 import type { WebhookService } from "./webhooks.server.ts";
 
 export type CheckoutConfirmation = ReturnType<typeof createCheckoutConfirmation>;
@@ -16,15 +18,30 @@ export type ConfirmOutcome = "applied" | "not-yours" | "not-complete" | "unknown
  * a provider that cannot be reached leaves the page saying "being confirmed", as before.
  */
 export function createCheckoutConfirmation(deps: {
+  prisma: PrismaClient;
   provider: BillingProvider;
   webhooks: Pick<WebhookService, "applyProviderState">;
   /** Counted against the user's provider calls, as the portal and checkout are. */
   providerCalls?: RateLimit;
 }) {
-  const { provider, webhooks } = deps;
+  const { prisma, provider, webhooks } = deps;
+  const referenceParam = provider.retrieveCheckout ? (provider.checkoutReferenceParam ?? null) : null;
   return {
     /** The success URL's parameter for the active provider, or null when it cannot be confirmed on return. */
-    referenceParam: provider.retrieveCheckout ? (provider.checkoutReferenceParam ?? null) : null,
+    referenceParam,
+
+    /**
+     * `/account?checkout=success&…`: confirms the checkout the URL names, unless the user already has a live
+     * subscription at the provider (its webhook came first, or this is a reload): then nothing is asked.
+     */
+    async confirmReturn(userId: string, query: URLSearchParams): Promise<ConfirmOutcome | "none"> {
+      const reference = referenceParam && query.get("checkout") === "success" ? query.get(referenceParam) : null;
+      if (!reference) return "none";
+      const live = await prisma.subscription.count({
+        where: { userId, provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+      });
+      return live > 0 ? "none" : this.confirm(userId, reference);
+    },
 
     async confirm(userId: string, reference: string): Promise<ConfirmOutcome> {
       if (!provider.retrieveCheckout) return "unsupported";

@@ -6,7 +6,6 @@ import { activityLines } from "~/billing/activity-view.ts";
 import { PortalButton } from "~/billing/billing-actions.tsx";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
-import { LIVE_SUBSCRIPTION_STATUSES } from "~/billing/subscription-status.ts";
 import { auth, flash, portal, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Your account · PortalStack" }];
@@ -17,10 +16,10 @@ const CONFIRM_TRIES = 5;
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await auth.requireUser(request);
-  const url = new URL(request.url);
-  const checkoutReturned = url.searchParams.get("checkout") === "success";
+  const query = new URL(request.url).searchParams;
+  const checkoutReturned = query.get("checkout") === "success";
   // Back from checkout: ask the provider for the checkout the URL names, so the plan shows on this first page.
-  await confirmReturnedCheckout(user.id, checkoutReturned ? url.searchParams : null);
+  await services.checkoutConfirmation.confirmReturn(user.id, query);
   const rows = await services.database.prisma.user.findUniqueOrThrow({
     where: { id: user.id },
     select: {
@@ -50,17 +49,6 @@ export async function loader({ request }: Route.LoaderArgs) {
     now: new Date(),
   });
   return data({ email: user.email, billing, message, activity }, { headers });
-}
-
-async function confirmReturnedCheckout(userId: string, params: URLSearchParams | null): Promise<void> {
-  const confirmation = services.checkoutConfirmation;
-  const reference = params && confirmation.referenceParam ? params.get(confirmation.referenceParam) : null;
-  if (!reference) return;
-  const live = await services.database.prisma.subscription.count({
-    where: { userId, provider: portal.activeProvider, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
-  });
-  // Already there (its webhook came first, or this is a reload): nothing to ask.
-  if (live === 0) await confirmation.confirm(userId, reference);
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
