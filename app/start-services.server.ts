@@ -2,6 +2,7 @@ import { createAuth } from "~/auth/auth.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createCheckoutConfirmation } from "~/billing/checkout-confirmation.server.ts";
+import { createInvoices } from "~/billing/invoices.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
@@ -89,6 +90,7 @@ export async function startServices(config: Config, options: { database?: Databa
     plans: perProvider((id) => config.billing[id].plans),
     providers: [provider, ...legacyProviders],
   });
+  const invoices = createInvoices({ prisma: database.prisma, provider, providerCalls: rateLimits.providerCalls });
   const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,
@@ -106,7 +108,7 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, checkoutConfirmation, stop };
+  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, checkoutConfirmation, invoices, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

@@ -119,4 +119,22 @@ describe("Stripe checkout confirmed on return", () => {
     expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
     expect(await liveOf(userId)).toEqual([{ status: "active", plan: "starter", quantity: 1 }]);
   });
+
+  // Issue 16, item 9: the owner's recent invoices, with the provider's hosted link.
+  test("the account page's invoices: date, amount, status and Stripe's hosted link; a failure is one short sentence", async () => {
+    const userId = await newUser();
+    expect(await services.invoices.recent(userId)).toEqual({ kind: "none" });
+    const sessionId = await paidCheckout(userId);
+    await services.checkoutConfirmation.confirm(userId, sessionId);
+
+    const view = await services.invoices.recent(userId);
+    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
+    const url = view.kind === "list" ? view.invoices[0]!.url! : "";
+    expect(url.startsWith(`${emulator.origin}/invoices/stripe/in_`)).toBe(true);
+    expect((await fetch(url)).status).toBe(200);
+
+    emulator.failNext("stripe", { status: 500, times: 2, body: { error: { message: "Something broke" } } });
+    const failed = await services.invoices.recent(userId);
+    expect(failed).toEqual({ kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." });
+  });
 });

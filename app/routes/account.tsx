@@ -48,11 +48,12 @@ export async function loader({ request }: Route.LoaderArgs) {
     checkoutReturned,
     now: new Date(),
   });
-  return data({ email: user.email, billing, message, activity }, { headers });
+  const invoices = billing.kind === "customer" ? await services.invoices.recent(user.id) : ({ kind: "none" } as const);
+  return data({ email: user.email, billing, message, activity, invoices }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, billing, message, activity } = loaderData;
+  const { email, billing, message, activity, invoices } = loaderData;
   const navigation = useNavigation();
   const opening = navigation.state !== "idle" && navigation.formAction === "/billing/portal";
 
@@ -152,6 +153,36 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           </>
         )}
       </section>
+
+      {invoices.kind === "none" ? null : (
+        <section className="card" aria-labelledby="invoices-heading">
+          <h2 id="invoices-heading">Invoices</h2>
+          {invoices.kind === "unavailable" ? (
+            <p className="muted" data-testid="invoices-unavailable">
+              {invoices.message}
+            </p>
+          ) : (
+            <ul className="activity" data-testid="invoices">
+              {invoices.invoices.map((invoice) => (
+                <li key={invoice.key}>
+                  <span>{invoice.date}</span>
+                  <span>
+                    {invoice.amount}, {invoice.status}
+                    {invoice.url ? (
+                      <>
+                        {" "}
+                        <a href={invoice.url} rel="noopener noreferrer" aria-label={`View the invoice of ${invoice.date}`}>
+                          View invoice
+                        </a>
+                      </>
+                    ) : null}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
 
       <section className="card" aria-labelledby="activity-heading">
         <h2 id="activity-heading">Recent billing activity</h2>

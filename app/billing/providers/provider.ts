@@ -80,9 +80,23 @@ export interface BillingProvider {
    * tab's checkout cannot also be paid; answers how many. Providers without such a call leave theirs to expire.
    */
   expireOpenCheckouts?(user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
+  /** The customer's recent invoices or receipts, newest first (Stripe `invoices.list`; drafts left out). */
+  listInvoices?(providerCustomerId: string): Promise<ProviderInvoice[]>;
   /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
   readonly checkoutReferenceParam?: string;
 }
+
+/** An invoice or receipt as the account page lists it. */
+export type ProviderInvoice = {
+  date: Date;
+  /** In the currency's minor unit (cents). */
+  amount: number;
+  /** ISO 4217, lower or upper case as the provider gives it. */
+  currency: string;
+  status: "paid" | "open" | "void" | "uncollectible" | "refunded";
+  /** The provider's hosted invoice or receipt page; null when it has none yet. */
+  url: string | null;
+};
 
 export type RetrievedCheckout = {
   /** The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`). */

@@ -141,6 +141,9 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       );
     },
     checkoutReferenceParam: provider.checkoutReferenceParam,
+    ...(provider.listInvoices
+      ? { listInvoices: (customerId: string) => guarded(randomUUID(), () => provider.listInvoices!(customerId)) }
+      : {}),
     ...(provider.expireOpenCheckouts
       ? {
           expireOpenCheckouts: (user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }) =>

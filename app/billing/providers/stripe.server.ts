@@ -11,6 +11,7 @@ import type {
   BillingProvider,
   CheckoutRequest,
   PortalOptions,
+  ProviderInvoice,
   ProviderModule,
   RetrievedSubscription,
   ProviderSettingsBase,
@@ -127,6 +128,30 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
     },
 
     checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
+
+    async listInvoices(providerCustomerId) {
+      let page: Stripe.ApiList<Stripe.Invoice>;
+      try {
+        page = await stripe.invoices.list({ customer: providerCustomerId, limit: 10 });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      // Drafts have no link yet and are not the customer's to see.
+      return page.data.flatMap((invoice): ProviderInvoice[] => {
+        const status = INVOICE_STATUSES.find((known) => known === invoice.status);
+        return status
+          ? [
+              {
+                date: new Date(invoice.created * 1000),
+                amount: invoice.total,
+                currency: invoice.currency,
+                status,
+                url: invoice.hosted_invoice_url && isPortalUrl(invoice.hosted_invoice_url) ? invoice.hosted_invoice_url : null,
+              },
+            ]
+          : [];
+      });
+    },
 
     async expireOpenCheckouts(user, { keep, providerCustomerId }) {
       try {
@@ -367,6 +392,9 @@ const stripeRetrievedSession = z.object({
   metadata: stripeUserId,
   subscription: z.union([stripeSubscription, z.string()]).nullish().transform((value) => (typeof value === "string" ? null : value)),
 });
+
+/** Invoice states shown to the customer; drafts (no link yet) and any unknown word are left out. */
+const INVOICE_STATUSES = ["paid", "open", "void", "uncollectible"] as const;
 
 /** The success URL's parameter naming the checkout session. */
 const CHECKOUT_REFERENCE_PARAM = "session_id";
