@@ -90,7 +90,7 @@ export async function startServices(config: Config, options: { database?: Databa
     plans: perProvider((id) => config.billing[id].plans),
     providers: [provider, ...legacyProviders],
   });
-  const invoices = createInvoices({ prisma: database.prisma, provider, providerCalls: rateLimits.providerCalls });
+  const invoices = createInvoices({ prisma: database.prisma, provider });
   const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,

@@ -133,8 +133,15 @@ describe("Stripe checkout confirmed on return", () => {
     expect(url.startsWith(`${emulator.origin}/invoices/stripe/in_`)).toBe(true);
     expect((await fetch(url)).status).toBe(200);
 
+    // Asked again within a minute: from the instance's short cache, no provider call.
+    const calls = emulator.requests("stripe").length;
+    expect(await services.invoices.recent(userId)).toEqual(view);
+    expect(emulator.requests("stripe").length).toBe(calls);
+
+    const other = await newUser();
+    await services.checkoutConfirmation.confirm(other, await paidCheckout(other));
     emulator.failNext("stripe", { status: 500, times: 2, body: { error: { message: "Something broke" } } });
-    const failed = await services.invoices.recent(userId);
+    const failed = await services.invoices.recent(other);
     expect(failed).toEqual({ kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." });
   });
 });

@@ -1,7 +1,10 @@
+import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "~/db/generated/client.ts";
-import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { callProvider } from "./provider-call.server.ts";
-import type { BillingProvider } from "./providers/provider.ts";
+import type { BillingProvider, ProviderInvoice } from "./providers/provider.ts";
+
+/** A customer's list is asked again at most this often: reloading the account page costs no provider call. */
+const INVOICES_FRESH_MS = 60_000;
 
 /** The account page's invoice list (SPEC "Account page"): words and links only, formatted on the server. */
 export type InvoicesView =
@@ -18,8 +21,10 @@ export type Invoices = ReturnType<typeof createInvoices>;
  * The owner's recent invoices at the active provider, asked per page view through the provider-call policy
  * (the links may be signed, so nothing is stored). A provider failure is one short sentence, never its text.
  */
-export function createInvoices(deps: { prisma: PrismaClient; provider: BillingProvider; providerCalls?: RateLimit }) {
+export function createInvoices(deps: { prisma: PrismaClient; provider: BillingProvider }) {
   const { prisma, provider } = deps;
+  // Per instance, short-lived, and only the fields shown (the links are the provider's hosted pages).
+  const recentlyAsked = new LRUCache<string, ProviderInvoice[]>({ max: 10_000, ttl: INVOICES_FRESH_MS });
   return {
     async recent(userId: string): Promise<InvoicesView> {
       if (!provider.listInvoices) return { kind: "none" };
@@ -28,12 +33,12 @@ export function createInvoices(deps: { prisma: PrismaClient; provider: BillingPr
         select: { providerCustomerId: true },
       });
       if (!customer) return { kind: "none" };
-      const call = await callProvider({
-        action: "invoices",
-        userId,
-        limit: deps.providerCalls,
-        call: () => provider.listInvoices!(customer.providerCustomerId),
-      });
+      const cached = recentlyAsked.get(customer.providerCustomerId);
+      // Not counted against the user's provider calls: a page view is not a click, and must not use up the portal's.
+      const call = cached
+        ? ({ ok: true, value: cached } as const)
+        : await callProvider({ action: "invoices", userId, free: true, call: () => provider.listInvoices!(customer.providerCustomerId) });
+      if (call.ok && !cached) recentlyAsked.set(customer.providerCustomerId, call.value);
       if (!call.ok) return { kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." };
       if (call.value.length === 0) return { kind: "none" };
       return {
