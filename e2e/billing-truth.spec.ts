@@ -26,6 +26,9 @@ test("paying while webhooks fail: the plan is on the first page after paying", a
   await expect(page.getByText("Thank you! Your subscription is confirmed.")).toBeVisible();
   await expect(page.getByText("We are confirming your subscription with the payment provider.")).toHaveCount(0);
   await expect(page.getByTestId("billing-activity")).toContainText("Pro subscription started");
+  // Its first invoice, with Stripe's hosted link (issue 16, item 9).
+  await expect(page.getByTestId("invoices")).toContainText("$29.00, Paid");
+  await expect(page.getByRole("link", { name: /^View invoice of / })).toHaveAttribute("href", new RegExp(`^${app.emulatorOrigin}/invoices/stripe/in_`));
 });
 
 test("two checkout tabs end with one live subscription: the earlier checkout is expired", async ({ page, context, app, provider }) => {

@@ -171,7 +171,7 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                     {invoice.url ? (
                       <>
                         {" "}
-                        <a href={invoice.url} rel="noopener noreferrer" aria-label={`View the invoice of ${invoice.date}`}>
+                        <a href={invoice.url} rel="noopener noreferrer" aria-label={`View invoice of ${invoice.date}`}>
                           View invoice
                         </a>
                       </>
