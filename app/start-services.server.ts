@@ -2,6 +2,8 @@ import { createAuth } from "~/auth/auth.server.ts";
 import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
+import { createCheckoutConfirmation } from "~/billing/checkout-confirmation.server.ts";
+import { createInvoices } from "~/billing/invoices.server.ts";
 import { createPortalEndpoint } from "~/billing/portal-endpoint.server.ts";
 import { createPortalFlash } from "~/billing/portal-flash.server.ts";
 import { createBillingPortal } from "~/billing/portal.server.ts";
@@ -94,7 +96,8 @@ export async function startServices(config: Config, options: { database?: Databa
     prisma: database.prisma,
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
-  });;
+    providers: [provider, ...legacyProviders],
+  });
   // The ledger keeps each verified payload for the retention period (billing:replay), then clears it.
   const ledger = createLedger({
     prisma: database.prisma,
@@ -114,6 +117,8 @@ export async function startServices(config: Config, options: { database?: Databa
     config.billing.reconcileIntervalMinutes > 0
       ? startReconcilerSchedule(reconciler, config.billing.reconcileIntervalMinutes * 60_000)
       : async () => {};
+  const invoices = createInvoices({ prisma: database.prisma, provider });
+  const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,
@@ -132,7 +137,23 @@ export async function startServices(config: Config, options: { database?: Databa
     await database.close();
   }
 
-  return { config, database, emulator, auth, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, reconciler, ledger, stop };
+  return {
+    config,
+    database,
+    emulator,
+    auth,
+    portal,
+    activity,
+    flash,
+    handlePortalRequest,
+    handleCheckoutRequest,
+    handleWebhook: webhooks.handle,
+    reconciler,
+    ledger,
+    checkoutConfirmation,
+    invoices,
+    stop,
+  };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

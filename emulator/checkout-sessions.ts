@@ -30,7 +30,7 @@ export type CheckoutSession = {
   cancelUrl: string | null;
   createdAt: number;
   expiresAt: number;
-  status: "open" | "complete";
+  status: "open" | "complete" | "expired";
   subscriptionId: string | null;
   /** Lemon Squeezy order / Stripe invoice created by paying. */
   orderId: string | null;
@@ -77,6 +77,11 @@ export class CheckoutSessions {
     return session;
   }
 
+  /** A session by its id (Stripe's id is also its page token), or undefined. */
+  byId(provider: ProviderId, id: string): CheckoutSession | undefined {
+    return provider === "stripe" ? this.#byToken.peek(`stripe:${id}`) : undefined;
+  }
+
   /** The session a hosted page path names, "expired", or undefined. */
   find(path: string): CheckoutSession | "expired" | undefined {
     const match = /^\/checkout\/(?:(stripe)\/c\/pay|(polar)|(lemonsqueezy)\/custom)\/([\w-]+)$/.exec(path);
@@ -84,7 +89,19 @@ export class CheckoutSessions {
     const provider = (match[1] ?? match[2] ?? match[3]) as ProviderId;
     const session = this.#byToken.get(`${provider}:${match[4]}`);
     if (!session) return undefined;
-    return session.status === "open" && session.expiresAt <= this.now() ? "expired" : session;
+    return session.status === "expired" || (session.status === "open" && session.expiresAt <= this.now()) ? "expired" : session;
+  }
+
+  /** Stripe's open sessions of a customer, or of a buyer by email (`checkout.sessions.list` filters). */
+  openStripeSessions(filter: { customer: string | null; email: string | null }): CheckoutSession[] {
+    const open: CheckoutSession[] = [];
+    for (const session of this.#byToken.values()) {
+      if (session.provider !== "stripe" || session.status !== "open" || session.expiresAt <= this.now()) continue;
+      if (filter.customer !== null && session.customerId !== filter.customer) continue;
+      if (filter.email !== null && session.email !== filter.email) continue;
+      open.push(session);
+    }
+    return open.toSorted((a, b) => b.createdAt - a.createdAt);
   }
 }
 
@@ -136,7 +153,7 @@ export function polarCheckout(session: CheckoutSession) {
     modified_at: null,
     custom_field_data: {},
     payment_processor: "stripe",
-    status: session.status === "complete" ? "succeeded" : "open",
+    status: session.status === "complete" ? "succeeded" : session.status,
     client_secret: session.token,
     url: session.url,
     expires_at: new Date(session.expiresAt).toISOString(),

@@ -3,6 +3,7 @@ import type { ProviderId } from "~/billing/providers/provider.ts";
 import { checkoutErrorPage, checkoutPage, handleCheckoutApi, paidPage } from "./checkout.ts";
 import { CheckoutSessions, type CheckoutSession } from "./checkout-sessions.ts";
 import { addCustomer, findCustomer, findCustomerByEmail, findCustomerByExternalId, type EmulatedCustomer } from "./customers.ts";
+import { handleCheckoutRetrieveApi } from "./checkout-retrieve.ts";
 import { demoSubscriptions } from "./demo-subscriptions.ts";
 import { findPlan, EMULATED_PLANS } from "./plans.ts";
 import { noticeFor, parsePortalAction, subscriptionPanel, type PortalActionRequest } from "./portal-actions.ts";
@@ -94,7 +95,7 @@ export class EmulatorLifecycle {
 
   /** A provider API call this module answers (checkout creation), else undefined. */
   handleApi(provider: ProviderId, request: EmulatorRequest): EmulatorResponse | undefined {
-    return handleCheckoutApi(provider, request, this.#checkouts);
+    return handleCheckoutRetrieveApi(provider, request, this.#checkouts, this.subscriptions) ?? handleCheckoutApi(provider, request, this.#checkouts);
   }
 
   /** `GET|POST /checkout/...`: the hosted checkout page and its Pay button. */

@@ -7,6 +7,8 @@ import { DeepLinkPages } from "./deep-links.ts";
 import { FailureQueue, parseFailureRequest, type FailureSpec } from "./failures.ts";
 import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
+import { handleStripeSubscriptionApi } from "./stripe-subscriptions.ts";
+import { handleStripeInvoiceApi, stripeInvoicePage } from "./stripe-invoices.ts";
 import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.ts";
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
@@ -100,6 +102,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     const request = toEmulatorRequest(req, rawBody);
 
     if (request.path.startsWith("/__emulator/")) return send(res, (await lifecycleControl(request, lifecycle)) ?? control(request));
+    if (request.path.startsWith("/invoices/stripe/")) return send(res, stripeInvoicePage(request));
     if (request.path.startsWith("/checkout/")) return send(res, await lifecycle.handleCheckoutPage(request));
     if (request.path.startsWith("/portal/")) {
       const deepLinked = deepLinks.handle(request);
@@ -127,7 +130,12 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
 
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
-    const subscriptionApi = provider === "lemonsqueezy" ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals) : undefined;
+    const subscriptionApi =
+      provider === "lemonsqueezy"
+        ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals)
+        : provider === "stripe"
+          ? (handleStripeSubscriptionApi(request, subscriptions) ?? handleStripeInvoiceApi(request, subscriptions))
+          : undefined;
     const listed = subscriptionApi ?? handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext());
     return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }

@@ -152,7 +152,7 @@ export function stripeSubscription(subscription: EmulatedSubscription) {
   };
 }
 
-function stripeInvoice(subscription: EmulatedSubscription, status: "paid" | "open", billingReason: string) {
+export function stripeInvoice(subscription: EmulatedSubscription, status: "paid" | "open", billingReason: string) {
   const paid = status === "paid";
   const amount = subscription.plan.amount;
   return {

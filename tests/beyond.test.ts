@@ -316,7 +316,8 @@ describe("billing activity", () => {
       expect((await services.handleWebhook("stripe", webhookRequest(`${APP}/webhooks/stripe`, delivery))).status).toBe(200);
     }
     const changes = (await entriesFor(PAST_DUE_USER.email)).filter((entry) => entry.action === "subscription_change");
-    expect(changes).toEqual([expect.objectContaining({ provider: "stripe", outcome: "active", latencyMs: null })]);
+    // Past due to active: the customer reads it as the payment going through (issue 16, item 8).
+    expect(changes).toEqual([expect.objectContaining({ provider: "stripe", outcome: "payment_recovered", latencyMs: null })]);
   });
 
   test("entries older than the retention are pruned", async () => {

@@ -21,8 +21,12 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 afterEach(() => emulator.reset());
 
-/** The provider API calls the app made, as they reached the emulator. */
-const recorded = (provider: ProviderId) => emulator.requests(provider);
+/**
+ * The provider API calls the app made, as they reached the emulator; without Stripe's look-up of the user's other
+ * open checkouts, which follows a created one (issue 16: expired so that two tabs cannot both be paid).
+ */
+const recorded = (provider: ProviderId) =>
+  emulator.requests(provider).filter((request) => !(request.method === "GET" && request.path === "/v1/checkout/sessions"));
 
 /** The emulator's hosted checkout page behind a checkout URL: it exists, for this plan and buyer. */
 async function expectHostedCheckout(url: string | null, plan: string, email: string) {
@@ -143,7 +147,8 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
     expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);
-    expect(wire.successUrl).toBe(`${APP}/account?checkout=success`);
+    // Stripe fills in its template, so the return names the session (issue 16: confirmation without waiting).
+    expect(wire.successUrl).toBe(`${APP}/account?checkout=success${provider === "stripe" ? "&session_id={CHECKOUT_SESSION_ID}" : ""}`);
     // What only some providers take: Stripe's subscription mode and new-customer email, Lemon Squeezy's store.
     expect(wire).toMatchObject(PROVIDER_SPECIFIC[provider]);
   });

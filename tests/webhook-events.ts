@@ -21,6 +21,14 @@ export type SubscriptionFacts = {
   cancelAtPeriodEnd?: boolean;
   /** The provider's time for this state. */
   at: Date;
+  /** Ended (Stripe/Polar `ended_at`; Lemon Squeezy `ends_at` of an expired one). */
+  endedAt?: Date;
+  /** When the cancel was asked for (Stripe `canceled_at`, Polar `canceled_at`). */
+  canceledAt?: Date;
+  trialEnd?: Date;
+  quantity?: number;
+  /** The event type, when not the provider's "updated" one. */
+  type?: string;
 };
 
 export type Delivery = { body: string; headers: Record<string, string> };
@@ -29,12 +37,13 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 export function subscriptionEvent(provider: ProviderId, facts: SubscriptionFacts): { type: string; payload: unknown } {
   if (provider === "stripe") {
+    const type = facts.type ?? "customer.subscription.updated";
     return {
-      type: "customer.subscription.updated",
+      type,
       payload: {
         id: `evt_${randomUUID().replaceAll("-", "")}`,
         object: "event",
-        type: "customer.subscription.updated",
+        type,
         created: seconds(facts.at),
         data: {
           object: {
@@ -43,19 +52,34 @@ export function subscriptionEvent(provider: ProviderId, facts: SubscriptionFacts
             customer: facts.customerId,
             status: facts.status,
             cancel_at_period_end: facts.cancelAtPeriodEnd ?? false,
-            cancel_at: null,
+            cancel_at: facts.cancelAtPeriodEnd ? seconds(facts.periodEnd) : null,
+            canceled_at: facts.canceledAt ? seconds(facts.canceledAt) : null,
+            ended_at: facts.endedAt ? seconds(facts.endedAt) : null,
+            trial_end: facts.trialEnd ? seconds(facts.trialEnd) : null,
             metadata: facts.userId ? { user_id: facts.userId } : {},
-            items: { object: "list", data: [{ id: "si_1", price: { id: facts.planId }, current_period_end: seconds(facts.periodEnd) }] },
+            items: {
+              object: "list",
+              data: [
+                {
+                  id: "si_1",
+                  object: "subscription_item",
+                  price: { id: facts.planId },
+                  quantity: facts.quantity ?? 1,
+                  current_period_end: seconds(facts.periodEnd),
+                },
+              ],
+            },
           },
         },
       },
     };
   }
   if (provider === "polar") {
+    const type = facts.type ?? "subscription.updated";
     return {
-      type: "subscription.updated",
+      type,
       payload: {
-        type: "subscription.updated",
+        type,
         timestamp: facts.at.toISOString(),
         api_version: "2026-10",
         data: {
@@ -65,16 +89,22 @@ export function subscriptionEvent(provider: ProviderId, facts: SubscriptionFacts
           product_id: facts.planId,
           current_period_end: facts.periodEnd.toISOString(),
           cancel_at_period_end: facts.cancelAtPeriodEnd ?? false,
+          ends_at: facts.endedAt?.toISOString() ?? (facts.cancelAtPeriodEnd ? facts.periodEnd.toISOString() : null),
+          ended_at: facts.endedAt?.toISOString() ?? null,
+          canceled_at: facts.canceledAt?.toISOString() ?? null,
+          trial_end: facts.trialEnd?.toISOString() ?? null,
+          seats: facts.quantity ?? null,
           modified_at: facts.at.toISOString(),
           customer: { id: facts.customerId, external_id: facts.userId },
         },
       },
     };
   }
+  const type = facts.type ?? "subscription_updated";
   return {
-    type: "subscription_updated",
+    type,
     payload: {
-      meta: { event_name: "subscription_updated", custom_data: facts.userId ? { user_id: facts.userId } : undefined },
+      meta: { event_name: type, custom_data: facts.userId ? { user_id: facts.userId } : undefined },
       data: {
         type: "subscriptions",
         id: facts.subscriptionId,
@@ -82,9 +112,11 @@ export function subscriptionEvent(provider: ProviderId, facts: SubscriptionFacts
           customer_id: Number(facts.customerId),
           variant_id: Number(facts.planId),
           status: facts.status,
-          cancelled: facts.cancelAtPeriodEnd ?? false,
+          cancelled: (facts.cancelAtPeriodEnd ?? false) || facts.status === "cancelled",
           renews_at: facts.periodEnd.toISOString(),
-          ends_at: facts.cancelAtPeriodEnd ? facts.periodEnd.toISOString() : null,
+          ends_at: facts.endedAt?.toISOString() ?? (facts.cancelAtPeriodEnd ? facts.periodEnd.toISOString() : null),
+          trial_ends_at: facts.trialEnd?.toISOString() ?? null,
+          first_subscription_item: { id: 1, subscription_id: Number(facts.subscriptionId) || 1, price_id: 1, quantity: facts.quantity ?? 1 },
           updated_at: facts.at.toISOString(),
         },
       },

@@ -104,4 +104,34 @@ describe("account billing view", () => {
     expect(view({ subscriptions: [subscription({ cancelAtPeriodEnd: true })] })).toMatchObject({ manageable: true, cancellable: false });
     expect(view({ subscriptions: [subscription({ status: "canceled", currentPeriodEnd: LAST_WEEK })] })).toMatchObject({ manageable: false, cancellable: false });
   });
+
+  // Issue 16, defect 1: an immediate cancel ends at Stripe's `ended_at`, not at the unused period end.
+  test("an ended subscription says its real end, not the unused period end", () => {
+    const endedNow = subscription({ status: "canceled", currentPeriodEnd: NEXT_MONTH, endedAt: LAST_WEEK });
+    expect(view({ subscriptions: [endedNow] })).toMatchObject({ summary: "Pro, canceled, ended on November 22, 2026" });
+  });
+
+  // Issue 16, defect 3: "renews on" only for a live subscription that will renew.
+  test("a subscription awaiting its first payment does not say it renews", () => {
+    const summary = (view({ subscriptions: [subscription({ status: "incomplete" })] }) as { summary: string }).summary;
+    expect(summary).toBe("Pro, awaiting payment");
+  });
+
+  test("a trial says when it ends", () => {
+    const trial = subscription({ status: "trialing", trialEnd: NEXT_MONTH });
+    expect(view({ subscriptions: [trial] })).toMatchObject({ summary: "Pro, on trial, trial ends on December 29, 2026" });
+  });
+
+  // Issue 16, item 7: two checkouts both paid; neither is hidden.
+  test("two live subscriptions are both listed, and said to be two", () => {
+    const pro = subscription({ plan: "pro" });
+    const starter = subscription({ plan: "starter", providerUpdatedAt: NOW });
+    expect(view({ subscriptions: [pro, starter] })).toMatchObject({
+      liveSubscriptions: [
+        { provider: "Stripe", summary: "Pro, active, renews on December 29, 2026" },
+        { provider: "Stripe", summary: "Starter, active, renews on December 29, 2026" },
+      ],
+    });
+    expect(view({ subscriptions: [pro, subscription({ status: "canceled", endedAt: LAST_WEEK })] })).toMatchObject({ liveSubscriptions: [] });
+  });
 });

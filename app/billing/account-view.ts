@@ -15,7 +15,14 @@ export type AccountSubscriptionRow = {
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
   providerUpdatedAt: Date;
+  /** The provider's own end; absent or null while it runs. */
+  endedAt?: Date | null;
+  /** When the trial ends; absent or null without one. */
+  trialEnd?: Date | null;
 };
+
+/** Live states that go on to a next period (and so "renew"); incomplete, paused and unpaid do not on their own. */
+const RENEWING: readonly SubscriptionStatus[] = ["trialing", "active", "past_due"];
 
 export type AccountBillingView =
   /** No customer anywhere: a "Choose a plan" link, no button that can only fail. */
@@ -36,6 +43,11 @@ export type AccountBillingView =
       legacy: { heldBy: string; activeProvider: string } | null;
       /** Which provider holds which subscription, when more than one provider has one. */
       holdings: { provider: string; summary: string }[];
+      /**
+       * Every live subscription, when there is more than one (two checkouts both paid): none is hidden behind
+       * another (SPEC "Account page"). Empty with one or none.
+       */
+      liveSubscriptions: { provider: string; summary: string }[];
       /** Returned from checkout, and its webhook has not arrived yet. */
       confirming: boolean;
       /** Returned from checkout, and the subscription is there. */
@@ -91,6 +103,9 @@ export function accountBillingView(input: {
   const managing = legacyProvider ?? activeProvider;
   const current = currentAt(managing);
   const live = current !== undefined && isLiveSubscription(current.status);
+  const liveAll = input.subscriptions
+    .filter((subscription) => isLiveSubscription(subscription.status))
+    .toSorted((a, b) => a.providerUpdatedAt.getTime() - b.providerUpdatedAt.getTime());
   const providersWithSubscriptions = [...new Set(input.subscriptions.map((subscription) => subscription.provider))];
   return {
     kind: "customer",
@@ -104,6 +119,7 @@ export function accountBillingView(input: {
       providersWithSubscriptions.length > 1 || legacyProvider
         ? providersWithSubscriptions.map((provider) => ({ provider: providerNames[provider], summary: summarize(currentAt(provider)!, now) }))
         : [],
+    liveSubscriptions: liveAll.length > 1 ? liveAll.map((subscription) => ({ provider: providerNames[subscription.provider], summary: summarize(subscription, now) })) : [],
     confirming,
     confirmed: input.checkoutReturned && !confirming,
   };
@@ -111,14 +127,23 @@ export function accountBillingView(input: {
 
 function summarize(subscription: AccountSubscriptionRow, now: Date): string {
   const plan = findPlan(subscription.plan)?.name ?? "Your plan";
-  const end = subscription.currentPeriodEnd;
-  const future = end !== null && end.getTime() > now.getTime();
-  // Cancelling at the period's end: still usable until then (Lemon Squeezy says "cancelled" already).
-  if (subscription.cancelAtPeriodEnd && future && subscription.status !== "expired") return `${plan}, cancels on ${DATE.format(end)}`;
+  const periodEnd = subscription.currentPeriodEnd;
+  const future = periodEnd !== null && periodEnd.getTime() > now.getTime();
   const status = STATUS_WORDS[subscription.status];
-  if (end && isLiveSubscription(subscription.status) && future) return `${plan}, ${status}, renews on ${DATE.format(end)}`;
-  if (end && (subscription.status === "canceled" || subscription.status === "expired")) {
-    return `${plan}, ${status}, ${future ? "ends" : "ended"} on ${DATE.format(end)}`;
+  // Cancelling at the period's end: still usable until then (rows stored before issue 16 keep Lemon Squeezy's "cancelled").
+  if (subscription.cancelAtPeriodEnd && future && !subscription.endedAt && subscription.status !== "expired") {
+    return `${plan}, cancels on ${DATE.format(periodEnd)}`;
   }
+  if (subscription.status === "canceled" || subscription.status === "expired") {
+    // The provider's own end (an immediate cancel ends before its period); the period end only when none is stored.
+    const end = subscription.endedAt ?? periodEnd;
+    if (!end) return `${plan}, ${status}`;
+    return `${plan}, ${status}, ${end.getTime() > now.getTime() ? "ends" : "ended"} on ${DATE.format(end)}`;
+  }
+  const trialEnd = subscription.trialEnd;
+  if (subscription.status === "trialing" && trialEnd && trialEnd.getTime() > now.getTime()) {
+    return `${plan}, ${status}, trial ends on ${DATE.format(trialEnd)}`;
+  }
+  if (periodEnd && future && RENEWING.includes(subscription.status)) return `${plan}, ${status}, renews on ${DATE.format(periodEnd)}`;
   return `${plan}, ${status}`;
 }

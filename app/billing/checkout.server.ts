@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { logEvent } from "~/observability/log.server.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { type BillingActivity, outcomeOf } from "./activity.server.ts";
@@ -99,7 +100,22 @@ export function createBillingCheckout(deps: {
         }),
     });
     timing.latencyMs = call.latencyMs;
-    return call.ok ? { ok: true, url: call.value.url } : fail(call.failure);
+    if (!call.ok) return fail(call.failure);
+
+    // One live subscription per owner (SPEC "Account page"): once this checkout exists, the user's earlier one,
+    // still open in another tab, is expired where the provider allows it. Best effort: a failure here is logged
+    // and this checkout goes ahead.
+    if (provider.expireOpenCheckouts && call.value.reference) {
+      const keep = call.value.reference;
+      const expired = await callProvider({
+        action: "checkout",
+        userId: user.id,
+        free: true,
+        call: () => provider.expireOpenCheckouts!({ id: user.id, email: user.email }, { keep, providerCustomerId: user.customers[0]?.providerCustomerId }),
+      });
+      if (expired.ok && expired.value > 0) logEvent("info", "billing.checkout.previous_expired", { provider: provider.id, count: expired.value });
+    }
+    return { ok: true, url: call.value.url };
   }
 }
 

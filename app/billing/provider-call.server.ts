@@ -19,7 +19,7 @@ export type ProviderCallResult<T> =
  * the adapter's fixed phrase only, never the provider's own text.
  */
 export async function callProvider<T>(options: {
-  action: BillingAction;
+  action: BillingAction | "invoices";
   userId: string;
   call: () => Promise<T>;
   limit?: RateLimit;

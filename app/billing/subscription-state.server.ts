@@ -4,51 +4,89 @@ import { logEvent } from "~/observability/log.server.ts";
 import { rowData } from "./activity.server.ts";
 import type { PlanId } from "./plans.ts";
 import type { BillingEvent, ProviderId } from "./providers/provider.ts";
+import { subscriptionChange, type SubscriptionFacts } from "./subscription-change.ts";
 
 export type Transaction = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
 export type ApplyOutcome = "processed" | "ignored" | "unlinked";
 
+/** How `applyBillingEvent` treats an event at the same provider time as the stored state. */
+export type ApplyOrder = { onTie: "apply" | "ask" };
+
+/** Thrown out of the transaction (rolling it back) when an event cannot be ordered against the stored state. */
+export class SameProviderTime extends Error {
+  override name = "SameProviderTime";
+}
+
 /**
- * The one path a subscription's state takes into the database, for webhooks and for sync from the providers:
- * link the event to a user, then write the state unless a newer one is already stored. Runs inside the
- * caller's transaction.
+ * The one path a subscription's state takes into the database, for webhooks, for a checkout confirmed on return
+ * and for sync from the providers, inside the caller's transaction. A stale event (older than the stored state)
+ * changes nothing at all: not the subscription, not the user's Customer link, not the activity. An event at the
+ * same provider time as the stored state is applied (`onTie: "apply"`: a provider's own answer is the newest
+ * state) or thrown back as SameProviderTime (`"ask"`) for the caller to ask the provider.
  */
 export async function applyBillingEvent(
   tx: Transaction,
   provider: ProviderId,
   event: BillingEvent,
   plans: Record<ProviderId, Partial<Record<PlanId, string>>>,
+  order: ApplyOrder = { onTie: "apply" },
 ): Promise<ApplyOutcome> {
   if (event.kind === "ignored") return "ignored";
-  const userId = await linkCustomer(tx, provider, event.providerCustomerId, event.userId);
-  if (!userId) return "unlinked";
-  if (event.kind === "customer-linked") return "processed";
+  const owner = await ownerOf(tx, provider, event.providerCustomerId, event.userId);
+  if (!owner) return "unlinked";
+  if (event.kind === "customer-linked") {
+    await owner.link();
+    return "processed";
+  }
 
   const { subscription } = event;
   const plan = planOf(plans, provider, subscription.providerPlanId);
+  const applyTie = order.onTie === "apply";
+  // The stored state, locked until this transaction ends: what the change is compared with (billing activity),
+  // and whether this event is at the same provider time.
+  const [before] = await tx.$queryRaw<(SubscriptionFacts & { providerUpdatedAt: Date })[]>`
+    SELECT "status", "plan", "cancelAtPeriodEnd", "currentPeriodEnd", "providerUpdatedAt" FROM "Subscription"
+    WHERE "provider" = ${provider}::"PaymentProvider" AND "providerSubscriptionId" = ${subscription.providerSubscriptionId}
+    FOR UPDATE`;
   // One statement, so two events for one subscription cannot interleave: the row is written only when
-  // this event's time is not older than the stored state's.
+  // this event's time is newer than the stored state's (or the same, when a tie is applied).
   const written = await tx.$executeRaw`
     INSERT INTO "Subscription" ("id", "provider", "providerSubscriptionId", "providerCustomerId", "plan", "providerPlanId",
-      "status", "currentPeriodEnd", "cancelAtPeriodEnd", "providerUpdatedAt", "createdAt", "updatedAt", "userId")
+      "status", "currentPeriodEnd", "cancelAtPeriodEnd", "endedAt", "trialEnd", "quantity", "providerUpdatedAt",
+      "createdAt", "updatedAt", "userId")
     VALUES (${randomUUID()}, ${provider}::"PaymentProvider", ${subscription.providerSubscriptionId}, ${event.providerCustomerId},
       ${plan}, ${subscription.providerPlanId}, ${subscription.status}::"SubscriptionStatus", ${subscription.currentPeriodEnd},
-      ${subscription.cancelAtPeriodEnd}, ${event.occurredAt}, now(), now(), ${userId})
+      ${subscription.cancelAtPeriodEnd}, ${subscription.endedAt ?? null}, ${subscription.trialEnd ?? null},
+      ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.userId})
     ON CONFLICT ("provider", "providerSubscriptionId") DO UPDATE SET
       "providerCustomerId" = EXCLUDED."providerCustomerId", "plan" = EXCLUDED."plan",
       "providerPlanId" = EXCLUDED."providerPlanId", "status" = EXCLUDED."status",
       "currentPeriodEnd" = EXCLUDED."currentPeriodEnd", "cancelAtPeriodEnd" = EXCLUDED."cancelAtPeriodEnd",
+      "endedAt" = EXCLUDED."endedAt", "trialEnd" = EXCLUDED."trialEnd", "quantity" = EXCLUDED."quantity",
       "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "userId" = EXCLUDED."userId"
-    WHERE "Subscription"."providerUpdatedAt" <= EXCLUDED."providerUpdatedAt"`;
+    WHERE "Subscription"."providerUpdatedAt" < EXCLUDED."providerUpdatedAt"
+      OR ("Subscription"."providerUpdatedAt" = EXCLUDED."providerUpdatedAt" AND ${applyTie})`;
   if (written === 0) {
+    if (!applyTie && before && new Date(before.providerUpdatedAt).getTime() === event.occurredAt.getTime()) throw new SameProviderTime();
     logEvent("info", "billing.webhook.stale", { provider, subscription: subscription.providerSubscriptionId });
     return "ignored";
   }
-  // In the same transaction: the user's billing activity shows exactly the changes that were applied.
-  await tx.billingActivity.create({
-    data: rowData({ userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
+  // Only an applied change links (or moves) the user's Customer row.
+  await owner.link();
+  // In the same transaction: the user's billing activity shows exactly the changes that were applied, one line
+  // per change a customer would notice (a provider's second event for the same state adds none).
+  const change = subscriptionChange(before ? { ...before, currentPeriodEnd: before.currentPeriodEnd && new Date(before.currentPeriodEnd) } : null, {
+    status: subscription.status,
+    plan,
+    cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+    currentPeriodEnd: subscription.currentPeriodEnd,
   });
+  if (change) {
+    await tx.billingActivity.create({
+      data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: change }),
+    });
+  }
   return "processed";
 }
 
@@ -63,27 +101,30 @@ export function planOf(
 }
 
 /**
- * The user an event belongs to: the one checkout named (creating or moving their Customer row at this
- * provider), else the one this provider customer is already linked to; null when neither is known.
+ * The user an event belongs to: the one checkout named, else the one this provider customer is already linked
+ * to; null when neither is known. Reads only: `link()` writes the Customer row (creating or moving the named
+ * user's link to this provider customer), and is called only once the event's change is applied.
  */
-async function linkCustomer(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
+async function ownerOf(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
   const linked = await tx.customer.findUnique({
     where: { provider_providerCustomerId: { provider, providerCustomerId } },
     select: { userId: true },
   });
-  const named = namedUserId
-    ? await tx.user.findUnique({ where: { id: namedUserId }, select: { id: true } })
-    : null;
+  const named = namedUserId ? await tx.user.findUnique({ where: { id: namedUserId }, select: { id: true } }) : null;
   if (linked) {
     // A provider customer stays with the user it was first linked to.
     if (named && named.id !== linked.userId) logEvent("warn", "billing.webhook.link_conflict", { provider });
-    return linked.userId;
+    return { userId: linked.userId, link: async () => {} };
   }
   if (!named) return null;
-  await tx.customer.upsert({
-    where: { userId_provider: { userId: named.id, provider } },
-    create: { userId: named.id, provider, providerCustomerId },
-    update: { providerCustomerId },
-  });
-  return named.id;
+  return {
+    userId: named.id,
+    link: async () => {
+      await tx.customer.upsert({
+        where: { userId_provider: { userId: named.id, provider } },
+        create: { userId: named.id, provider, providerCustomerId },
+        update: { providerCustomerId },
+      });
+    },
+  };
 }

@@ -1,11 +1,11 @@
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import type { PlanId } from "./plans.ts";
-import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
+import type { BillingEvent, BillingProvider, ProviderId, RetrievedSubscription, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
 import { claimEvent, recordFailedEvent } from "./ledger/ledger.server.ts";
-import { applyBillingEvent } from "./subscription-state.server.ts";
+import { type ApplyOrder, applyBillingEvent, SameProviderTime } from "./subscription-state.server.ts";
 
 /** SPEC: webhook bodies over 1 MiB are refused (413). */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -24,8 +24,14 @@ export function createWebhookService(deps: {
   secrets: Partial<Record<ProviderId, string>>;
   /** Each provider's id for each plan, to read a subscription's plan. */
   plans: Record<ProviderId, Partial<Record<PlanId, string>>>;
+  /**
+   * The providers the app holds an API for (active and legacy): when two events for one subscription carry the
+   * same provider time, the one that can `retrieveSubscription` is asked for the current state (SPEC).
+   */
+  providers?: readonly BillingProvider[];
 }) {
   const { prisma, secrets, plans } = deps;
+  const retrieverOf = (provider: ProviderId) => deps.providers?.find((candidate) => candidate.id === provider && candidate.retrieveSubscription);
 
   async function handle(providerParam: string | undefined, request: Request): Promise<Response> {
     if (request.method !== "POST") return json({ error: "Method Not Allowed" }, 405, { Allow: "POST" });
@@ -52,7 +58,7 @@ export function createWebhookService(deps: {
 
     let outcome: WebhookOutcome;
     try {
-      outcome = await record(provider, verified, module.webhooks.parse(verified));
+      outcome = await recordInOrder(provider, verified, module.webhooks.parse(verified));
     } catch (error) {
       // Nothing was applied (the transaction rolled back): the provider delivers again later; the ledger keeps
       // the event as failed where it still can, for billing:events --failed and billing:replay.
@@ -64,13 +70,39 @@ export function createWebhookService(deps: {
     return json({ received: true, outcome }, 200);
   }
 
-  function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
+  /**
+   * Records the event; when it carries the same provider time as the stored state (Stripe's `created` has
+   * one-second resolution), nothing is kept of that attempt and the provider is asked for the subscription's
+   * current state, which is applied in the event's place (same time, so it wins the tie). If the provider
+   * cannot be asked, the error reaches `handle` (503): nothing was applied, the provider delivers again.
+   */
+  async function recordInOrder(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent): Promise<WebhookOutcome> {
+    const retriever = retrieverOf(provider);
+    try {
+      return await record(provider, webhook, event, { onTie: retriever ? "ask" : "apply" });
+    } catch (error) {
+      if (!(error instanceof SameProviderTime) || event.kind === "ignored" || event.kind === "customer-linked") throw error;
+      const current = await retriever!.retrieveSubscription!(event.subscription.providerSubscriptionId);
+      logEvent("info", "billing.webhook.same_time", { provider, subscription: event.subscription.providerSubscriptionId, retrieved: current !== null });
+      if (!current) return record(provider, webhook, { kind: "ignored" }, { onTie: "apply" });
+      // The provider's answer, on the event's own user and customer unless it names its own.
+      const asked: BillingEvent = {
+        ...event,
+        userId: current.userId ?? event.userId,
+        providerCustomerId: current.providerCustomerId,
+        subscription: current.subscription,
+      };
+      return record(provider, webhook, asked, { onTie: "apply" });
+    }
+  }
+
+  function record(provider: ProviderId, webhook: VerifiedWebhook, event: BillingEvent, order: ApplyOrder): Promise<WebhookOutcome> {
     return prisma.$transaction(async (tx) => {
       // The ledger row is the lock (with the verified payload): a concurrent delivery of the same event waits on it,
       // then finds it taken.
       if (!(await claimEvent(tx, provider, webhook))) return "duplicate";
 
-      const outcome = await applyBillingEvent(tx, provider, event, plans);
+      const outcome = await applyBillingEvent(tx, provider, event, plans, order);
       if (outcome !== "ignored") {
         await tx.webhookEvent.update({
           where: { provider_eventId: { provider, eventId: webhook.eventId } },
@@ -81,7 +113,17 @@ export function createWebhookService(deps: {
     });
   }
 
-  return { handle };
+  /**
+   * A state the provider's API answered with (a checkout confirmed on return, SPEC "Plans and checkout"), applied by
+   * the same `applyBillingEvent` as a webhook, with no ledger row: `at` is the provider's time of the answer, and an
+   * answer is the newest state, so it also wins a tie. A webhook for it arriving later finds it applied.
+   */
+  function applyProviderState(provider: ProviderId, state: RetrievedSubscription, at: Date) {
+    const event: BillingEvent = { kind: "subscription-upserted", ...state, occurredAt: at };
+    return prisma.$transaction((tx) => applyBillingEvent(tx, provider, event, plans, { onTie: "apply" }));
+  }
+
+  return { handle, applyProviderState };
 }
 
 export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -16,12 +16,25 @@ const CONFIRM_TRIES = 5;
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await auth.requireUser(request);
+  const query = new URL(request.url).searchParams;
+  const checkoutReturned = query.get("checkout") === "success";
+  // Back from checkout: ask the provider for the checkout the URL names, so the plan shows on this first page.
+  await services.checkoutConfirmation.confirmReturn(user.id, query);
   const rows = await services.database.prisma.user.findUniqueOrThrow({
     where: { id: user.id },
     select: {
       customers: { select: { provider: true }, orderBy: { createdAt: "asc" } },
       subscriptions: {
-        select: { provider: true, plan: true, status: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, providerUpdatedAt: true },
+        select: {
+          provider: true,
+          plan: true,
+          status: true,
+          currentPeriodEnd: true,
+          cancelAtPeriodEnd: true,
+          providerUpdatedAt: true,
+          endedAt: true,
+          trialEnd: true,
+        },
       },
     },
   });
@@ -32,14 +45,15 @@ export async function loader({ request }: Route.LoaderArgs) {
     legacyProviders: services.config.billing.legacyProviders,
     providerNames: PROVIDER_NAMES,
     ...rows,
-    checkoutReturned: new URL(request.url).searchParams.get("checkout") === "success",
+    checkoutReturned,
     now: new Date(),
   });
-  return data({ email: user.email, billing, message, activity }, { headers });
+  const invoices = billing.kind === "customer" ? await services.invoices.recent(user.id) : ({ kind: "none" } as const);
+  return data({ email: user.email, billing, message, activity, invoices }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, billing, message, activity } = loaderData;
+  const { email, billing, message, activity, invoices } = loaderData;
   const navigation = useNavigation();
   const opening = navigation.state !== "idle" && navigation.formAction === "/billing/portal";
 
@@ -98,6 +112,21 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                 ))}
               </ul>
             ) : null}
+            {billing.liveSubscriptions.length > 1 ? (
+              <div className="alert" role="note" data-testid="live-subscriptions">
+                <p>
+                  You have {billing.liveSubscriptions.length} live subscriptions. If you meant to have one, cancel the other in the
+                  billing portal.
+                </p>
+                <ul>
+                  {billing.liveSubscriptions.map((live, index) => (
+                    <li key={index}>
+                      {live.provider}: {live.summary}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            ) : null}
             <p className="muted">
               Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
             </p>
@@ -124,6 +153,36 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           </>
         )}
       </section>
+
+      {invoices.kind === "none" ? null : (
+        <section className="card" aria-labelledby="invoices-heading">
+          <h2 id="invoices-heading">Invoices</h2>
+          {invoices.kind === "unavailable" ? (
+            <p className="muted" data-testid="invoices-unavailable">
+              {invoices.message}
+            </p>
+          ) : (
+            <ul className="activity" data-testid="invoices">
+              {invoices.invoices.map((invoice) => (
+                <li key={invoice.key}>
+                  <span>{invoice.date}</span>
+                  <span>
+                    {invoice.amount}, {invoice.status}
+                    {invoice.url ? (
+                      <>
+                        {" "}
+                        <a href={invoice.url} rel="noopener noreferrer" aria-label={`View invoice of ${invoice.date}`}>
+                          View invoice
+                        </a>
+                      </>
+                    ) : null}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
 
       <section className="card" aria-labelledby="activity-heading">
         <h2 id="activity-heading">Recent billing activity</h2>

@@ -222,7 +222,7 @@ export const LEMONSQUEEZY_SUBSCRIPTION_STATUSES = {
   pause: "paused",
   past_due: "past_due",
   unpaid: "unpaid",
-  // Cancelled keeps access until `ends_at`; the event also says cancelled: true, which the account page shows as "cancels on".
+  // Its webhook parser stores `cancelled` as active and cancelling at `ends_at` (SPEC: it keeps access until then).
   cancelled: "canceled",
   expired: "expired",
 } as const satisfies Record<LemonSqueezyStatus, SubscriptionStatus>;
@@ -259,9 +259,13 @@ const lemonSqueezySubscription = z.object({
   cancelled: z.boolean().nullish(),
   renews_at: z.string().nullish(),
   ends_at: z.string().nullish(),
+  trial_ends_at: z.string().nullish(),
+  first_subscription_item: z.object({ quantity: z.number().int().nullish() }).nullish(),
   updated_at: z.string(),
 });
 const lemonSqueezyOrder = z.object({ customer_id: z.union([z.string(), z.number()]), updated_at: z.string() });
+
+const date = (iso: string | null | undefined) => (iso ? new Date(iso) : null);
 
 function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEvent {
   const event = lemonSqueezyEvent.safeParse(payload);
@@ -274,12 +278,16 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
     const parsed = lemonSqueezySubscription.safeParse(data.attributes);
     if (!parsed.success) return { kind: "ignored" };
     const subscription = parsed.data;
-    const status = LEMONSQUEEZY_SUBSCRIPTION_STATUSES[subscription.status as LemonSqueezyStatus];
-    if (!status) return { kind: "ignored" };
-    const cancelled = Boolean(subscription.cancelled);
+    const providerStatus = LEMONSQUEEZY_SUBSCRIPTION_STATUSES[subscription.status as LemonSqueezyStatus];
+    if (!providerStatus) return { kind: "ignored" };
+    const cancelled = Boolean(subscription.cancelled) || subscription.status === "cancelled";
+    const expired = subscription.status === "expired";
+    // SPEC: `cancelled` is still a paying subscription until `ends_at` (access, no second checkout), as Stripe's and
+    // Polar's scheduled cancels are: active, cancelling at the period's end. `expired` ends it, at `ends_at`.
+    const status = subscription.status === "cancelled" ? "active" : providerStatus;
     const periodEnd = cancelled ? (subscription.ends_at ?? subscription.renews_at) : (subscription.renews_at ?? subscription.ends_at);
     return {
-      kind: type === "subscription_expired" ? "subscription-deleted" : "subscription-upserted",
+      kind: type === "subscription_expired" || expired ? "subscription-deleted" : "subscription-upserted",
       userId,
       providerCustomerId: String(subscription.customer_id),
       // Lemon Squeezy's events carry no event time: the subscription's updated_at is the state's time.
@@ -288,8 +296,11 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
         providerSubscriptionId: String(data.id),
         providerPlanId: subscription.variant_id != null ? String(subscription.variant_id) : null,
         status,
-        currentPeriodEnd: periodEnd ? new Date(periodEnd) : null,
-        cancelAtPeriodEnd: cancelled,
+        currentPeriodEnd: date(periodEnd),
+        cancelAtPeriodEnd: cancelled && !expired,
+        endedAt: expired ? date(subscription.ends_at) : null,
+        trialEnd: subscription.status === "on_trial" ? date(subscription.trial_ends_at) : null,
+        quantity: subscription.first_subscription_item?.quantity ?? null,
       },
     };
   }

@@ -193,6 +193,12 @@ const polarSubscription = z.object({
   product_id: z.string().nullish(),
   current_period_end: z.string().nullish(),
   cancel_at_period_end: z.boolean().nullish(),
+  // Set once it has ended (revoked now, or canceled at the period's end); `ends_at` is only the scheduled end.
+  ended_at: z.string().nullish(),
+  trial_end: z.string().nullish(),
+  // Seat-based products say `seats`, unit-based ones `units`; others neither.
+  seats: z.number().int().nullish(),
+  units: z.number().int().nullish(),
   customer: z.object({ external_id: z.string().nullish() }).nullish(),
 });
 const polarCustomer = z.object({ id: z.string(), external_id: z.string().nullish() });
@@ -223,6 +229,9 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
         status,
         currentPeriodEnd: subscription.current_period_end ? new Date(subscription.current_period_end) : null,
         cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
+        endedAt: subscription.ended_at ? new Date(subscription.ended_at) : null,
+        trialEnd: subscription.trial_end ? new Date(subscription.trial_end) : null,
+        quantity: subscription.seats ?? subscription.units ?? null,
       },
     };
   }

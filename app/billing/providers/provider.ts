@@ -62,7 +62,7 @@ export interface BillingProvider {
   /** Which intents need the user's subscription id at this provider (Stripe's cancel; Lemon Squeezy's every deep link). */
   readonly intentsNeedingSubscription: readonly PortalIntent[];
   /** Resolves to the provider's hosted checkout URL, carrying the user's id so webhooks can link it. */
-  createCheckout(request: CheckoutRequest): Promise<{ url: string }>;
+  createCheckout(request: CheckoutRequest): Promise<{ url: string; /** The provider's id for the checkout (Stripe `cs_…`), when it has one. */ reference?: string }>;
   /** True when createPortal would answer from the adapter's own cache, without calling the provider. */
   servesPortalFromCache?(customer: PortalCustomer, target?: PortalTarget): boolean;
   /**
@@ -70,6 +70,25 @@ export interface BillingProvider {
    * the reconciler; SPEC "Keeping billing state true"). One provider call per page; `next` is null on the last.
    */
   listSubscriptionPage?(query: SubscriptionListQuery): Promise<SubscriptionPage>;
+  /**
+   * The subscription's current state at the provider (Stripe `subscriptions.retrieve`); null when the provider does
+   * not know it. Asked when two events carry the same provider time and cannot be ordered.
+   */
+  retrieveSubscription?(providerSubscriptionId: string): Promise<RetrievedSubscription | null>;
+  /**
+   * The checkout the success URL names (Stripe `checkout.sessions.retrieve` with the subscription expanded), for
+   * confirming it on return without waiting for the webhook; null when the provider does not know it.
+   */
+  retrieveCheckout?(reference: string): Promise<RetrievedCheckout | null>;
+  /**
+   * Expires the user's checkouts still open at the provider (Stripe `checkout.sessions.list` + `expire`), so a second
+   * tab's checkout cannot also be paid; answers how many. Providers without such a call leave theirs to expire.
+   */
+  expireOpenCheckouts?(user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
+  /** The customer's recent invoices or receipts, newest first (Stripe `invoices.list`; drafts left out). */
+  listInvoices?(providerCustomerId: string): Promise<ProviderInvoice[]>;
+  /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
+  readonly checkoutReferenceParam?: string;
 }
 
 export type SubscriptionListQuery = {
@@ -84,6 +103,29 @@ export type SubscriptionListQuery = {
 export type ListedSubscription = Extract<BillingEvent, { kind: "subscription-upserted" | "subscription-deleted" }>;
 
 export type SubscriptionPage = { items: ListedSubscription[]; next: string | null };
+
+/** An invoice or receipt as the account page lists it. */
+export type ProviderInvoice = {
+  date: Date;
+  /** In the currency's minor unit (cents). */
+  amount: number;
+  /** ISO 4217, lower or upper case as the provider gives it. */
+  currency: string;
+  status: "paid" | "open" | "void" | "uncollectible" | "refunded";
+  /** The provider's hosted invoice or receipt page; null when it has none yet. */
+  url: string | null;
+};
+
+export type RetrievedCheckout = {
+  /** The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`). */
+  userId: string | null;
+  /** Paid (or a trial started): the subscription exists. */
+  complete: boolean;
+  /** The subscription it made, once complete. */
+  subscription: RetrievedSubscription | null;
+  /** The provider's clock when it answered (its `Date` header); the state is at least this new. */
+  answeredAt: Date;
+};
 
 /** Every provider's settings share these; each module adds its own (server, portal configuration, store...). */
 export type ProviderSettingsBase = {
@@ -109,6 +151,20 @@ export type SubscriptionState = {
   status: SubscriptionStatus;
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
+  /** The provider's own end (Stripe/Polar `ended_at`, Lemon Squeezy `ends_at` once expired); null or absent while it runs. */
+  endedAt?: Date | null;
+  /** When the trial ends; null or absent without one. */
+  trialEnd?: Date | null;
+  /** Seats (the provider's quantity); null or absent when the provider says none. */
+  quantity?: number | null;
+};
+
+/** A subscription as the provider's API answers for it now (SPEC: two events in one second, confirmation without waiting). */
+export type RetrievedSubscription = {
+  /** The app's user id checkout put on it (metadata / external id / custom data), when there is one. */
+  userId: string | null;
+  providerCustomerId: string;
+  subscription: SubscriptionState;
 };
 
 /** A provider event in the app's own words; everything the webhook service acts on. */

@@ -144,5 +144,22 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
     ...(provider.listSubscriptionPage
       ? { listSubscriptionPage: (query) => guarded(randomUUID(), () => provider.listSubscriptionPage!(query)) }
       : {}),
+    checkoutReferenceParam: provider.checkoutReferenceParam,
+    ...(provider.listInvoices
+      ? { listInvoices: (customerId: string) => guarded(randomUUID(), () => provider.listInvoices!(customerId)) }
+      : {}),
+    ...(provider.expireOpenCheckouts
+      ? {
+          expireOpenCheckouts: (user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }) =>
+            guarded(randomUUID(), () => provider.expireOpenCheckouts!(user, options)),
+        }
+      : {}),
+    ...(provider.retrieveCheckout
+      ? { retrieveCheckout: (reference: string) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference)) }
+      : {}),
+    // A read: safe to retry, no idempotency key needed.
+    ...(provider.retrieveSubscription
+      ? { retrieveSubscription: (id: string) => guarded(randomUUID(), () => provider.retrieveSubscription!(id)) }
+      : {}),
   };
 }

@@ -12,7 +12,9 @@ import type {
   BillingProvider,
   CheckoutRequest,
   PortalOptions,
+  ProviderInvoice,
   ProviderModule,
+  RetrievedSubscription,
   ProviderSettingsBase,
   SubscriptionListQuery,
   SubscriptionPage,
@@ -116,7 +118,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
           metadata: { user_id: user.id },
           subscription_data: { metadata: { user_id: user.id } },
           ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
-          success_url: successUrl,
+          // Stripe fills the template in, so the return names its session (confirmation without waiting).
+          success_url: withCheckoutReference(successUrl),
           cancel_url: cancelUrl,
           locale: matchLocale(languages, STRIPE_CHECKOUT_LOCALES),
         });
@@ -124,7 +127,88 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         throw toProviderError(error);
       }
       if (!isPortalUrl(session.url)) throw new ProviderError("stripe", "unavailable", "session without a checkout url");
-      return { url: session.url };
+      return { url: session.url, reference: session.id };
+    },
+
+    checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
+
+    async listInvoices(providerCustomerId) {
+      let page: Stripe.ApiList<Stripe.Invoice>;
+      try {
+        page = await stripe.invoices.list({ customer: providerCustomerId, limit: 10 });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      // Drafts have no link yet and are not the customer's to see.
+      return page.data.flatMap((invoice): ProviderInvoice[] => {
+        const status = INVOICE_STATUSES.find((known) => known === invoice.status);
+        return status
+          ? [
+              {
+                date: new Date(invoice.created * 1000),
+                amount: invoice.total,
+                currency: invoice.currency,
+                status,
+                url: invoice.hosted_invoice_url && isPortalUrl(invoice.hosted_invoice_url) ? invoice.hosted_invoice_url : null,
+              },
+            ]
+          : [];
+      });
+    },
+
+    async expireOpenCheckouts(user, { keep, providerCustomerId }) {
+      try {
+        // A session made with `customer_email` has no customer: found by the buyer's email instead.
+        const open = await stripe.checkout.sessions.list({
+          status: "open",
+          limit: 100,
+          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_details: { email: user.email } }),
+        });
+        const own = open.data.filter(
+          (session) => session.id !== keep && (session.client_reference_id ?? session.metadata?.user_id) === user.id,
+        );
+        for (const session of own) await stripe.checkout.sessions.expire(session.id);
+        return own.length;
+      } catch (error) {
+        throw toProviderError(error);
+      }
+    },
+
+    async retrieveCheckout(reference) {
+      // A session id is all the user can put in the URL; anything else is no session of ours, and is not sent.
+      if (!/^cs_(test|live)_\w{1,200}$/.test(reference)) return null;
+      let answer: Stripe.Response<Stripe.Checkout.Session>;
+      try {
+        answer = await stripe.checkout.sessions.retrieve(reference, { expand: ["subscription"] });
+      } catch (error) {
+        if (error instanceof errors.StripeInvalidRequestError && error.code === "resource_missing") return null;
+        throw toProviderError(error);
+      }
+      const parsed = stripeRetrievedSession.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("stripe", "unavailable", "malformed checkout session");
+      const session = parsed.data;
+      const subscription = session.subscription ? stripeSubscriptionState(session.subscription) : null;
+      const providerDate = new Date(answer.lastResponse?.headers?.date ?? Number.NaN);
+      return {
+        userId: session.client_reference_id ?? session.metadata?.user_id ?? null,
+        complete: session.status === "complete",
+        subscription,
+        answeredAt: Number.isNaN(providerDate.getTime()) ? new Date() : providerDate,
+      };
+    },
+
+    async retrieveSubscription(providerSubscriptionId) {
+      let answer: unknown;
+      try {
+        answer = await stripe.subscriptions.retrieve(providerSubscriptionId);
+      } catch (error) {
+        const failure = toProviderError(error);
+        if (error instanceof errors.StripeInvalidRequestError && error.code === "resource_missing") return null;
+        throw failure;
+      }
+      const parsed = stripeSubscription.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("stripe", "unavailable", "malformed subscription");
+      return stripeSubscriptionState(parsed.data);
     },
 
     listSubscriptionPage: (query) => listStripeSubscriptionPage(stripe, query),
@@ -253,15 +337,51 @@ const stripeSubscription = z.object({
   status: z.string(),
   cancel_at_period_end: z.boolean().nullish(),
   cancel_at: z.number().nullish(),
+  // When it ended (an immediate cancel ends before the period does); `canceled_at` is when the cancel was asked for.
+  ended_at: z.number().nullish(),
+  trial_end: z.number().nullish(),
   metadata: stripeUserId,
   // Newer API versions keep the period on the items; older ones on the subscription.
   current_period_end: z.number().nullish(),
   items: z
     .object({
-      data: z.array(z.object({ price: z.object({ id: z.string() }).nullish(), current_period_end: z.number().nullish() })),
+      data: z.array(
+        z.object({
+          price: z.object({ id: z.string() }).nullish(),
+          current_period_end: z.number().nullish(),
+          quantity: z.number().int().nullish(),
+        }),
+      ),
     })
     .nullish(),
 });
+
+type StripeSubscriptionPayload = z.output<typeof stripeSubscription>;
+
+const date = (seconds: number | null | undefined) => (seconds == null ? null : new Date(seconds * 1000));
+
+/** A Stripe subscription object (an event's or the API's) in the app's words; null for a status the app does not know. */
+function stripeSubscriptionState(subscription: StripeSubscriptionPayload): RetrievedSubscription | null {
+  const status = STRIPE_SUBSCRIPTION_STATUSES[subscription.status as keyof typeof STRIPE_SUBSCRIPTION_STATUSES];
+  if (!status) return null;
+  const item = subscription.items?.data[0];
+  const periodEnd = item?.current_period_end ?? subscription.current_period_end;
+  return {
+    userId: subscription.metadata?.user_id ?? null,
+    providerCustomerId: subscription.customer,
+    subscription: {
+      providerSubscriptionId: subscription.id,
+      providerPlanId: item?.price?.id ?? null,
+      status,
+      currentPeriodEnd: date(periodEnd),
+      // Newer portals cancel by setting `cancel_at` rather than the flag.
+      cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end) || subscription.cancel_at != null,
+      endedAt: date(subscription.ended_at),
+      trialEnd: date(subscription.trial_end),
+      quantity: item?.quantity ?? null,
+    },
+  };
+}
 
 const stripeCheckoutSession = z.object({
   mode: z.string().nullish(),
@@ -269,6 +389,25 @@ const stripeCheckoutSession = z.object({
   client_reference_id: z.string().nullish(),
   metadata: stripeUserId,
 });
+
+/** A retrieved session: the subscription is the object itself when expanded (an id when not). */
+const stripeRetrievedSession = z.object({
+  status: z.string().nullish(),
+  client_reference_id: z.string().nullish(),
+  metadata: stripeUserId,
+  subscription: z.union([stripeSubscription, z.string()]).nullish().transform((value) => (typeof value === "string" ? null : value)),
+});
+
+/** Invoice states shown to the customer; drafts (no link yet) and any unknown word are left out. */
+const INVOICE_STATUSES = ["paid", "open", "void", "uncollectible"] as const;
+
+/** The success URL's parameter naming the checkout session. */
+const CHECKOUT_REFERENCE_PARAM = "session_id";
+
+/** The success URL with Stripe's `{CHECKOUT_SESSION_ID}` template (literal braces: Stripe replaces them). */
+function withCheckoutReference(successUrl: string): string {
+  return `${successUrl}${successUrl.includes("?") ? "&" : "?"}${CHECKOUT_REFERENCE_PARAM}={CHECKOUT_SESSION_ID}`;
+}
 
 const stripeEvent = z.object({ created: z.number(), data: z.object({ object: z.unknown() }) });
 
@@ -289,25 +428,9 @@ function parseStripeEvent({ type, payload }: VerifiedWebhook): BillingEvent {
   if (kind) {
     const parsed = stripeSubscription.safeParse(event.data.data.object);
     if (!parsed.success) return { kind: "ignored" };
-    const subscription = parsed.data;
-    const status = STRIPE_SUBSCRIPTION_STATUSES[subscription.status as keyof typeof STRIPE_SUBSCRIPTION_STATUSES];
-    if (!status) return { kind: "ignored" };
-    const item = subscription.items?.data[0];
-    const periodEnd = item?.current_period_end ?? subscription.current_period_end;
-    return {
-      kind,
-      userId: subscription.metadata?.user_id ?? null,
-      providerCustomerId: subscription.customer,
-      occurredAt,
-      subscription: {
-        providerSubscriptionId: subscription.id,
-        providerPlanId: item?.price?.id ?? null,
-        status,
-        currentPeriodEnd: periodEnd ? new Date(periodEnd * 1000) : null,
-        // Newer portals cancel by setting `cancel_at` rather than the flag.
-        cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end) || subscription.cancel_at != null,
-      },
-    };
+    const state = stripeSubscriptionState(parsed.data);
+    if (!state) return { kind: "ignored" };
+    return { kind, occurredAt, ...state };
   }
 
   if (type === "checkout.session.completed") {

@@ -34,7 +34,8 @@ const EXPECTED: Record<ProviderId, Record<string, SubscriptionStatus>> = {
     pause: "paused",
     past_due: "past_due",
     unpaid: "unpaid",
-    cancelled: "canceled",
+    // SPEC (issue 16): still paying until `ends_at`, so live and cancelling at the period's end, as Stripe's and Polar's.
+    cancelled: "active",
     expired: "expired",
   },
 };
