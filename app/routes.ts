@@ -5,6 +5,8 @@ export default [
   route("login", "routes/_auth/login.tsx"),
   route("signup", "routes/_auth/signup.tsx"),
   route("logout", "routes/_auth/logout.tsx"),
+  route("forgot-password", "routes/_auth/forgot-password.tsx"),
+  route("reset-password", "routes/_auth/reset-password.tsx"),
   route("account", "routes/account.tsx"),
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),

@@ -23,6 +23,8 @@ export type Mailbox = {
   /** `smtp://127.0.0.1:<port>`: where the app sends in development and emulated mode. */
   readonly smtpUrl: string;
   messages(): CaughtMail[];
+  /** Forgets every caught message (tests; `DELETE /__emulator/mail`). */
+  clear(): void;
   /** Answers `/__emulator/mail…`; undefined for any other path. */
   handle(request: EmulatorRequest): EmulatorResponse | undefined;
   close(): Promise<void>;
@@ -71,6 +73,10 @@ export async function startMailbox(options: { host?: string; port?: number } = {
     return structuredClone(caught);
   }
 
+  function clear(): void {
+    caught = [];
+  }
+
   function handle(request: EmulatorRequest): EmulatorResponse | undefined {
     const route = `${request.method} ${request.path}`;
     if (route === "GET /__emulator/mail") {
@@ -78,7 +84,7 @@ export async function startMailbox(options: { host?: string; port?: number } = {
       return jsonResponse(200, to ? caught.filter((mail) => mail.to.some((address) => address.toLowerCase() === to)) : caught);
     }
     if (route === "DELETE /__emulator/mail") {
-      caught = [];
+      clear();
       return { status: 204, body: "" };
     }
     if (route === "GET /__emulator/mail/smtp") return jsonResponse(200, { url: `smtp://${host}:${port}` });
@@ -89,6 +95,7 @@ export async function startMailbox(options: { host?: string; port?: number } = {
   return {
     smtpUrl: `smtp://${host}:${port}`,
     messages,
+    clear,
     handle,
     close: () =>
       new Promise<void>((resolve) => {
@@ -99,8 +106,8 @@ export async function startMailbox(options: { host?: string; port?: number } = {
 
 /** The local mailbox as a page: newest first, each message's HTML in a sandboxed frame (no scripts). */
 function mailboxPage(caught: CaughtMail[]): EmulatorResponse {
-  const items = [...caught]
-    .reverse()
+  const items = caught
+    .toReversed()
     .map(
       (mail) => `<article class="mail">
   <h2>${escapeHtml(mail.subject)}</h2>

@@ -81,7 +81,10 @@ const envSchema = z.object({
   RATE_LIMIT_SIGNUP_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(1_000_000).optional()),
   RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: count(5),
   RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS: count(20),
-  SMTP_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^smtps?$/ }).optional()),
+  SMTP_URL: z.preprocess(
+    emptyAsUndefined,
+    z.string().trim().regex(/^smtps?:\/\/\S+$/, "must be an smtp:// or smtps:// URL").refine(URL.canParse, "must be an smtp:// or smtps:// URL").optional(),
+  ),
   // An address, or "Name <address>"; a line break could add headers of its own.
   MAIL_FROM: z.preprocess(
     emptyAsUndefined,

@@ -22,7 +22,7 @@ beforeEach(async () => {
   await database.prisma.job.deleteMany();
 });
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const cleanup of cleanups.splice(0).toReversed()) await cleanup();
   await mailbox.close();
 });
 
@@ -144,7 +144,7 @@ describe("the mail outbox", () => {
   });
 
   it("refuses an address with a line break before it reaches the outbox", async () => {
-    await expect(enqueueMail(database.prisma, { ...resetMail(6), to: "victim@portal.test\r\nBcc: all@portal.test" })).rejects.toThrow();
+    await expect(enqueueMail(database.prisma, { ...resetMail(6), to: "victim@portal.test\r\nBcc: all@portal.test" })).rejects.toThrow("invalid-recipient");
     expect(await database.prisma.job.count()).toBe(0);
   });
 
