@@ -17,6 +17,7 @@ import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
+import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 
 /**
  * Builds the app's long-lived parts from a parsed configuration: database
@@ -64,7 +65,16 @@ export async function startServices(
   });
   // SPEC "Email": SMTP_URL, else (development, emulated mode) the emulator's local mailbox.
   const mailer = createMailer({ from: config.mail.from, smtpUrl: () => smtpUrlFor(config, emulated) });
-  const jobs = createJobRunner({ prisma: database.prisma, handlers: { [MAIL_JOB_KIND]: mailer.handleJob } });
+  const billingMail = createBillingMail({ prisma: database.prisma, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  const jobs = createJobRunner({
+    prisma: database.prisma,
+    handlers: {
+      [MAIL_JOB_KIND]: mailer.handleJob,
+      [TRIAL_ENDING_JOB_KIND]: async () => void (await billingMail.sendTrialEndingMail()),
+    },
+    // Trials ending in 3 days: once a day, on one instance (the day's job key lets one in).
+    schedules: [{ kind: TRIAL_ENDING_JOB_KIND, period: "day" }],
+  });
   const passwordReset = createPasswordReset({
     prisma: database.prisma,
     auth,
@@ -105,7 +115,8 @@ export async function startServices(
     prisma: database.prisma,
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
-  });;
+    onSubscriptionApplied: (tx, change) => billingMail.onSubscriptionApplied(tx, change),
+  });
   const handlePortalRequest = createPortalEndpoint({
     portal,
     flash,

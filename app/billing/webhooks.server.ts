@@ -6,6 +6,7 @@ import type { PlanId } from "./plans.ts";
 import type { BillingEvent, ProviderId, VerifiedWebhook } from "./providers/provider.ts";
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
+import type { AppliedSubscriptionChange } from "~/mail/billing-mail.server.ts";
 
 /** SPEC: webhook bodies over 1 MiB are refused (413). */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -26,6 +27,8 @@ export function createWebhookService(deps: {
   secrets: Partial<Record<ProviderId, string>>;
   /** Each provider's id for each plan, to read a subscription's plan. */
   plans: Record<ProviderId, Partial<Record<PlanId, string>>>;
+  /** Called in the transaction of each applied subscription change (billing mail, issue 19). */
+  onSubscriptionApplied?: (tx: Transaction, change: AppliedSubscriptionChange) => Promise<void>;
 }) {
   const { prisma, secrets, plans } = deps;
 
@@ -92,6 +95,10 @@ export function createWebhookService(deps: {
 
     const { subscription } = event;
     const plan = planOf(provider, subscription.providerPlanId);
+    // The state this change replaces, locked until the transaction ends, so the change's mail compares the right two states.
+    const [previous] = await tx.$queryRaw<{ status: string; cancelAtPeriodEnd: boolean }[]>`
+      SELECT "status"::text AS "status", "cancelAtPeriodEnd" FROM "Subscription"
+      WHERE "provider" = ${provider}::"PaymentProvider" AND "providerSubscriptionId" = ${subscription.providerSubscriptionId} FOR UPDATE`;
     // One statement, so two events for one subscription cannot interleave: the row is written only when
     // this event's time is not older than the stored state's.
     const written = await tx.$executeRaw`
@@ -113,6 +120,14 @@ export function createWebhookService(deps: {
     // In the same transaction: the user's billing activity shows exactly the changes that were applied.
     await tx.billingActivity.create({
       data: rowData({ userId, provider, action: "subscription_change", intent: plan, outcome: subscription.status }),
+    });
+    await deps.onSubscriptionApplied?.(tx, {
+      userId,
+      provider,
+      providerSubscriptionId: subscription.providerSubscriptionId,
+      plan,
+      previous: previous ?? null,
+      next: { status: subscription.status, cancelAtPeriodEnd: subscription.cancelAtPeriodEnd, currentPeriodEnd: subscription.currentPeriodEnd },
     });
     return "processed";
   }
