@@ -8,6 +8,8 @@ export default [
   route("forgot-password", "routes/_auth/forgot-password.tsx"),
   route("reset-password", "routes/_auth/reset-password.tsx"),
   route("account", "routes/account.tsx"),
+  route("settings", "routes/settings/settings.tsx"),
+  route("settings/confirm-email", "routes/settings/confirm-email.tsx"),
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),
   route("api/payments/portal", "routes/api.payments.portal.ts"),

@@ -15,6 +15,7 @@ import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
 import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-billing.server.ts";
 import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
+import { createAccountSettings } from "~/auth/account-settings.server.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
@@ -82,6 +83,7 @@ export async function startServices(
     limits: { perEmail: rateLimits.passwordResetsPerEmail, perAddress: rateLimits.passwordResetsPerAddress },
     onMailQueued: () => jobs.wake(),
   });
+  const accountSettings = createAccountSettings({ prisma: database.prisma, auth, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
   if (options.startJobs !== false) jobs.start();
   const portal = createBillingPortal({
     prisma: database.prisma,
@@ -136,7 +138,7 @@ export async function startServices(
     await database.close();
   }
 
-  return { config, database, emulator, auth, passwordReset, jobs, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
+  return { config, database, emulator, auth, passwordReset, accountSettings, jobs, portal, activity, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook: webhooks.handle, stop };
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;

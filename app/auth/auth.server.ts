@@ -87,6 +87,8 @@ export type Auth = {
   logout(request: Request): Promise<{ headers: Headers }>;
   /** Opens a session for a user whose identity another step proved (a reset link); the cookie's headers. */
   signIn(request: Request, userId: string): Promise<Headers>;
+  /** Deletes every session of the signed-in user but this request's (a password change). */
+  signOutOtherSessions(request: Request): Promise<void>;
   /** The process-wide bounded KDF, for the other doors that set or check a password. */
   passwords: PasswordHashing;
 };
@@ -246,6 +248,11 @@ export function createAuth({ prisma, read, sessionSecrets, secureCookie, rateLim
     },
 
     signIn: startSession,
+    async signOutOtherSessions(request) {
+      const lookup = await sessions.read(request);
+      if (lookup.status !== "active") return;
+      await prisma.session.deleteMany({ where: { userId: lookup.user.id, id: { not: lookup.sessionId } } });
+    },
     passwords,
   };
 }
