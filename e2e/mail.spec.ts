@@ -86,10 +86,11 @@ test("a failed renewal sends the payment-failed mail whose button opens the paym
   expect(renewal.ok()).toBe(true);
 
   const mail = await mailTo(api, email, /Your payment failed/);
-  const button = /href="([^"]+)"[^>]*>\s*Update payment method/.exec(mail.html)?.[1];
+  // The mail's button: the link whose content (React Email wraps it in spans) says "Update payment method".
+  const button = /<a[^>]+href="([^"]+)"[^>]*>(?:(?!<\/a>)[\s\S])*Update payment method/.exec(mail.html)?.[1];
   expect(button).toBe(`${app.baseURL}/billing/payment-method`);
   await page.goto(button!);
-  await page.getByRole("button", { name: "Update payment method" }).click();
+  await page.getByRole("main").getByRole("button", { name: "Update payment method" }).click();
   await expect(page).toHaveURL((url) => url.origin === app.emulatorOrigin);
   await expect(page.getByRole("heading", { name: "Update payment method" })).toBeVisible();
   await api.dispose();

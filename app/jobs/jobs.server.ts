@@ -60,6 +60,7 @@ export type JobRunnerOptions = {
 };
 
 export const DEFAULT_MAX_ATTEMPTS = 12;
+const SCHEDULE_CHECK_MS = 60_000;
 
 /** 5 s, 10 s, 20 s … capped at 30 minutes: twelve attempts cover an SMTP outage of about three hours. */
 export function exponentialBackoff(attempts: number): number {
@@ -91,7 +92,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   let stopped = true;
   let again = false;
 
-  async function ensureSchedules(): Promise<void> {
+  let schedulesCheckedAt = 0;
+
+  async function ensureSchedules(force: boolean): Promise<void> {
+    // Once a minute is enough for daily and hourly work; not a statement per schedule on every poll.
+    if (!force && Date.now() - schedulesCheckedAt < SCHEDULE_CHECK_MS) return;
+    schedulesCheckedAt = Date.now();
     for (const schedule of options.schedules ?? []) {
       const period = new Date().toISOString().slice(0, schedule.period === "day" ? 10 : 13);
       await enqueueJob(prisma, { kind: schedule.kind, dedupKey: `schedule:${schedule.kind}:${period}`, payload: schedule.payload ?? {} });
@@ -134,8 +140,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
   }
 
-  async function runOnce(): Promise<number> {
-    await ensureSchedules();
+  async function runBatch(forceSchedules: boolean): Promise<number> {
+    await ensureSchedules(forceSchedules);
     const jobs = await claim();
     await Promise.all(jobs.map(runJob));
     return jobs.length;
@@ -147,8 +153,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       return;
     }
     clearTimeout(timer);
-    running = runOnce()
-      .then((count) => count)
+    running = runBatch(false)
       .catch((error: unknown) => {
         // The database is away (a restart, a failover): the next poll tries again.
         logEvent("warn", "job.poll_failed", { reason: failureReason(error) });
@@ -174,7 +179,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     wake() {
       if (!stopped) loop();
     },
-    runOnce,
+    runOnce: () => runBatch(true),
     async stop() {
       stopped = true;
       clearTimeout(timer);
