@@ -128,7 +128,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       await prisma.$executeRaw`
         UPDATE "Job" SET "status" = 'done', "doneAt" = ${new Date()}, "payload" = NULL, "lockedUntil" = NULL, "lastError" = NULL
         WHERE "id" = ${job.id}`;
-      logEvent("info", "job.done", { kind: job.kind, attempts: job.attempts });
+      logEvent("debug", "job.done", { kind: job.kind, attempts: job.attempts });
     } catch (error) {
       const reason = failureReason(error);
       const dead = error instanceof PermanentJobError || job.attempts >= maxAttempts;
