@@ -8,17 +8,25 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./credentials.ts";
  * attackers try first. The list is zxcvbn-ts' common-password dictionary (about 49,000, of which
  * about 18,000 are long enough to pass the length rule), checked offline and case-insensitively.
  */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary["passwords-common"].map((password) => password.toLowerCase()));
+let commonPasswords: ReadonlySet<string> | undefined;
+
+/** Built on first use: a set of 49,000 words takes a few hundred milliseconds that start-up need not pay. */
+function common(): ReadonlySet<string> {
+  commonPasswords ??= new Set(dictionary["passwords-common"].map((password) => password.toLowerCase()));
+  return commonPasswords;
+}
 
 export const COMMON_PASSWORD_MESSAGE =
   "This password is too common: it is on a list of passwords that attackers try first. Choose another one, a few unrelated words work well.";
 export const WHITESPACE_PASSWORD_MESSAGE = "Your password cannot be only spaces. Choose one with other characters too.";
 
 /** How many passwords the rule refuses (tests check the list is the size the SPEC asks for). */
-export const COMMON_PASSWORD_COUNT = COMMON_PASSWORDS.size;
+export function commonPasswordCount(): number {
+  return common().size;
+}
 
 export function isCommonPassword(password: string): boolean {
-  return COMMON_PASSWORDS.has(password.toLowerCase());
+  return common().has(password.toLowerCase());
 }
 
 /** Characters as a person counts them (an emoji is one), not UTF-16 units. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
-import { COMMON_PASSWORD_COUNT, COMMON_PASSWORD_MESSAGE, newPasswordProblem, WHITESPACE_PASSWORD_MESSAGE } from "./password-rules.server.ts";
+import { commonPasswordCount, COMMON_PASSWORD_MESSAGE, newPasswordProblem, WHITESPACE_PASSWORD_MESSAGE } from "./password-rules.server.ts";
 
 describe("new password rules (NIST SP 800-63B)", () => {
   it("refuses commonly used and breached passwords from an offline list of at least 10,000, saying why", () => {
-    expect(COMMON_PASSWORD_COUNT).toBeGreaterThanOrEqual(10_000);
+    expect(commonPasswordCount()).toBeGreaterThanOrEqual(10_000);
     for (const password of ["password", "12345678", "PASSWORD", "qwertyuiop", "iloveyou"]) {
       expect({ password, problem: newPasswordProblem(password) }).toEqual({ password, problem: COMMON_PASSWORD_MESSAGE });
     }

@@ -1,7 +1,8 @@
 import nodemailer, { type Transporter } from "nodemailer";
 import { z } from "zod";
 import { enqueueJob, type JobHandler, type JobWriter, PermanentJobError } from "~/jobs/jobs.server.ts";
-import { renderMail, TEMPLATE_NAMES, type TemplateName, type TemplateProps } from "./templates.tsx";
+import { TEMPLATE_NAMES, type TemplateName } from "./template-names.ts";
+import type { TemplateProps } from "./templates.tsx";
 
 /**
  * The app's mail (SPEC "Email"), one face: `enqueueMail` writes a mail to the outbox (a job of the
@@ -18,7 +19,7 @@ export function isSafeHeaderValue(value: string): boolean {
 const Recipient = z.email().max(254).refine(isSafeHeaderValue);
 
 const MailPayload = z.object({
-  template: z.enum(TEMPLATE_NAMES as [TemplateName, ...TemplateName[]]),
+  template: z.enum(TEMPLATE_NAMES),
   to: Recipient,
   props: z.record(z.string(), z.string()),
 });
@@ -76,6 +77,8 @@ export function createMailer({ smtpUrl, from }: MailerOptions): Mailer {
       const parsed = MailPayload.safeParse(payload);
       if (!parsed.success) throw new PermanentJobError("invalid-mail");
       const { template, to, props } = parsed.data;
+      // Loaded on the first mail: React Email's import costs about a second, which no start-up should pay.
+      const { renderMail } = await import("./templates.tsx");
       const rendered = await renderMail(template, props as never);
       if (!isSafeHeaderValue(rendered.subject)) throw new PermanentJobError("unsafe-subject");
       try {

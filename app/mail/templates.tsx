@@ -1,5 +1,6 @@
 import { Body, Button, Container, Head, Heading, Html, Preview, render, Section, Text } from "@react-email/components";
 import type { ReactElement } from "react";
+import type { TemplateName } from "./template-names.ts";
 
 /**
  * Every mail the app sends, as React components (SPEC "Email"): each template takes its props and
@@ -118,12 +119,10 @@ const templates = {
       />
     ),
   }),
-} as const;
+} as const satisfies Record<TemplateName, (props: never) => Mail>;
 
 export type MailTemplates = typeof templates;
-export type TemplateName = keyof MailTemplates;
 export type TemplateProps<Name extends TemplateName> = Parameters<MailTemplates[Name]>[0];
-export const TEMPLATE_NAMES = Object.keys(templates) as TemplateName[];
 
 export type RenderedMail = { subject: string; html: string; text: string };
 
