@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { jsonResponse, type EmulatorRequest, type EmulatorResponse } from "./wire.ts";
 
@@ -44,7 +43,9 @@ export async function startMailbox(options: { host?: string; port?: number } = {
     size: MAX_MESSAGE_BYTES,
     logger: false,
     onData(stream, session, callback) {
-      simpleParser(stream)
+      // The parser loads with the first message, so an emulator that never gets mail does not pay for it.
+      import("mailparser")
+        .then(({ simpleParser }) => simpleParser(stream))
         .then((parsed) => {
           caught.push({
             id: nextId++,
