@@ -5,10 +5,16 @@ export default [
   route("login", "routes/_auth/login.tsx"),
   route("signup", "routes/_auth/signup.tsx"),
   route("logout", "routes/_auth/logout.tsx"),
+  route("forgot-password", "routes/_auth/forgot-password.tsx"),
+  route("reset-password", "routes/_auth/reset-password.tsx"),
   route("account", "routes/account.tsx"),
+  route("settings", "routes/settings/settings.tsx"),
+  route("settings/confirm-email", "routes/settings/confirm-email.tsx"),
   // One billing service, two doors: the account page's form, and the seed's JSON API.
   route("billing/portal", "routes/billing.portal.ts"),
   route("api/payments/portal", "routes/api.payments.portal.ts"),
+  // The payment-failed mail's one-click link: a page whose one form posts intent=payment_method to the portal.
+  route("billing/payment-method", "routes/billing.payment-method.tsx"),
   route("pricing", "routes/pricing.tsx"),
   // The checkout: the pricing page's forms, and its JSON API.
   route("billing/checkout", "routes/billing.checkout.ts"),

@@ -42,4 +42,4 @@ const globalForServices = globalThis as typeof globalThis & {
   portalStackServerEntry?: boolean;
 };
 export const services = await (globalForServices.portalStackServices ??= boot());
-export const { auth, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;
+export const { auth, passwordReset, accountSettings, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;

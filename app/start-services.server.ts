@@ -18,6 +18,11 @@ import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
 import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-billing.server.ts";
+import { createPasswordReset } from "~/auth/password-reset.server.ts";
+import { createAccountSettings } from "~/auth/account-settings.server.ts";
+import { createJobRunner } from "~/jobs/jobs.server.ts";
+import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
+import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 
 /**
  * Builds the app's long-lived parts from a parsed configuration: database
@@ -25,7 +30,10 @@ import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-b
  * The server does this once per process (services.server.ts); integration
  * tests do it with their own configuration and a throwaway database.
  */
-export async function startServices(config: Config, options: { database?: Database } = {}) {
+export async function startServices(
+  config: Config,
+  options: { database?: Database; /** Tests drive the outbox with `jobs.runOnce()` instead of its poll. */ startJobs?: boolean } = {},
+) {
   const database = options.database ?? (await openDatabase(config.database));
   // One bounded KDF for the process: logins, signups and the demo seed.
   const passwordHashing = createPasswordHashing({ params: config.passwordHashing.params });
@@ -64,6 +72,27 @@ export async function startServices(config: Config, options: { database?: Databa
     rateLimits,
     passwordHashing,
   });
+  // SPEC "Email": SMTP_URL, else (development, emulated mode) the emulator's local mailbox.
+  const mailer = createMailer({ from: config.mail.from, smtpUrl: () => smtpUrlFor(config, emulated) });
+  const billingMail = createBillingMail({ prisma: database.prisma, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  const jobs = createJobRunner({
+    prisma: database.prisma,
+    handlers: {
+      [MAIL_JOB_KIND]: mailer.handleJob,
+      [TRIAL_ENDING_JOB_KIND]: async () => void (await billingMail.sendTrialEndingMail()),
+    },
+    // Trials ending in 3 days: once a day, on one instance (the day's job key lets one in).
+    schedules: [{ kind: TRIAL_ENDING_JOB_KIND, period: "day" }],
+  });
+  const passwordReset = createPasswordReset({
+    prisma: database.prisma,
+    auth,
+    appOrigin: config.appOrigin,
+    limits: { perEmail: rateLimits.passwordResetsPerEmail, perAddress: rateLimits.passwordResetsPerAddress },
+    onMailQueued: () => jobs.wake(),
+  });
+  const accountSettings = createAccountSettings({ prisma: database.prisma, auth, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  if (options.startJobs !== false) jobs.start();
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,
@@ -97,6 +126,7 @@ export async function startServices(config: Config, options: { database?: Databa
     secrets: { ...emulated?.webhookSecrets, ...withoutUnset(configuredSecrets) },
     plans: perProvider((id) => config.billing[id].plans),
     providers: [provider, ...legacyProviders],
+    onSubscriptionApplied: (tx, change) => billingMail.onSubscriptionApplied(tx, change),
   });
   // The ledger keeps each verified payload for the retention period (billing:replay), then clears it.
   const ledger = createLedger({
@@ -130,6 +160,9 @@ export async function startServices(config: Config, options: { database?: Databa
     await stopReconciler();
     stopLedgerPruning();
     stopPruning();
+    // Mail in hand is sent (or released) before the database closes; the rest waits in the outbox.
+    await jobs.stop();
+    mailer.close();
     rateLimits.stop();
     await emulated?.close();
     // Written behind (ADR 017): what is still queued goes in before the database closes.
@@ -142,6 +175,9 @@ export async function startServices(config: Config, options: { database?: Databa
     database,
     emulator,
     auth,
+    passwordReset,
+    accountSettings,
+    jobs,
     portal,
     activity,
     flash,
@@ -157,6 +193,24 @@ export async function startServices(config: Config, options: { database?: Databa
 }
 
 export type Services = Awaited<ReturnType<typeof startServices>>;
+
+let localMailboxUrl: Promise<string | null> | undefined;
+
+/** Where mail goes: SMTP_URL; else the local mailbox of the emulator this process started or shares; else nowhere yet. */
+function smtpUrlFor(config: Config, emulated: EmulatedBilling | null): Promise<string | null> {
+  if (config.mail.smtpUrl) return Promise.resolve(config.mail.smtpUrl);
+  if (!config.mail.localMailbox || !emulated) return Promise.resolve(null);
+  if (emulated.emulator) return Promise.resolve(emulated.emulator.mailbox.smtpUrl);
+  // A shared emulator (PAYMENT_EMULATOR_URL) says where its mailbox listens; asked again after a failure.
+  localMailboxUrl ??= fetch(new URL("/__emulator/mail/smtp", emulated.origin), { signal: AbortSignal.timeout(5000) })
+    .then(async (response) => (response.ok ? ((await response.json()) as { url?: string }).url ?? null : null))
+    .catch(() => null)
+    .then((url) => {
+      if (!url) localMailboxUrl = undefined;
+      return url;
+    });
+  return localMailboxUrl;
+}
 
 function withoutUnset<T>(values: Record<string, T | undefined>): Record<string, T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;

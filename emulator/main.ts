@@ -22,6 +22,7 @@ const stateFile = dataDir ? path.join(dataDir, "emulator-state.json") : undefine
 const emulator = await startProviderEmulator({ port, host, appReturnUrl: new URL("/account", appUrl).href, stateFile });
 // The one line a script waits for: it names the origin to put in PAYMENT_EMULATOR_URL.
 console.log(`Provider emulator listening on ${emulator.origin}`);
+console.log(`Local mailbox: SMTP on ${emulator.mailbox.smtpUrl}, messages at ${emulator.origin}/__emulator/mailbox`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -9,6 +9,7 @@ import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
 import { handleStripeSubscriptionApi } from "./stripe-subscriptions.ts";
 import { handleStripeInvoiceApi, stripeInvoicePage } from "./stripe-invoices.ts";
+import { type Mailbox, startMailbox } from "./mailbox.ts";
 import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.ts";
 import { polarApi } from "./polar-api.ts";
 import { PortalPages } from "./portal-pages.ts";
@@ -51,6 +52,8 @@ export type ProviderEmulator = {
   readonly origin: string;
   /** Checkouts, subscriptions, webhook delivery and their test controls. */
   readonly lifecycle: EmulatorLifecycle;
+  /** The local mailbox: an SMTP catcher whose messages `GET /__emulator/mail` lists (SPEC "Email"). */
+  readonly mailbox: Mailbox;
   /** Queues a failure for the provider's next call(s); without a spec, one 500. */
   failNext(provider: ProviderId, spec?: FailureSpec): void;
   requests(provider?: ProviderId): RecordedRequest[];
@@ -85,6 +88,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   let portals: PortalPages;
   let lifecycle: EmulatorLifecycle;
   let deepLinks: DeepLinkPages;
+  const mailbox = await startMailbox({ host });
 
   let inFlight = 0;
   const server = createServer((req, res) => {
@@ -101,7 +105,9 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
     if (rawBody === undefined) return send(res, jsonResponse(413, { error: "Request body too large" }));
     const request = toEmulatorRequest(req, rawBody);
 
-    if (request.path.startsWith("/__emulator/")) return send(res, (await lifecycleControl(request, lifecycle)) ?? control(request));
+    if (request.path.startsWith("/__emulator/")) {
+      return send(res, mailbox.handle(request) ?? (await lifecycleControl(request, lifecycle)) ?? control(request));
+    }
     if (request.path.startsWith("/invoices/stripe/")) return send(res, stripeInvoicePage(request));
     if (request.path.startsWith("/checkout/")) return send(res, await lifecycle.handleCheckoutPage(request));
     if (request.path.startsWith("/portal/")) {
@@ -211,6 +217,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
   return {
     origin,
     lifecycle,
+    mailbox,
     failNext: (provider, spec = { status: 500 }) => failures.add(provider, spec),
     requests,
     reset,
@@ -220,6 +227,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
         closing.abort();
         persisted?.flush();
         lifecycle.close();
+        void mailbox.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

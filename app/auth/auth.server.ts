@@ -6,11 +6,15 @@ import type { RawRead } from "~/db/database.server.ts";
 import { LoginSchema, SignupSchema, submittedEmail } from "./credentials.ts";
 import { NO_LIMIT, type RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { createPasswordHashing, PasswordHashingBusyError, type PasswordHashing } from "./password-hashing.server.ts";
+import { NewPasswordSchema } from "./password-rules.server.ts";
 import { readForm } from "~/http/form-body.ts";
 import { safeRedirectPath } from "~/http/safe-url.ts";
 import { createSessionStore, type SessionUser } from "./session.server.ts";
 
 export type AuthUser = { id: string; email: string };
+
+/** Signup's fields with the server-side password rules (the common-password list stays out of the browser bundle). */
+const NewAccountSchema = SignupSchema.extend({ password: NewPasswordSchema });
 
 /** The user a session cookie signs in, with their billing customers (read in the same query). */
 export type SignedInUser = SessionUser;
@@ -80,6 +84,12 @@ export type Auth = {
   signup(request: Request, clientAddress?: string): Promise<SignupResult>;
   /** Deletes the server-side session, so a copied cookie stops working, and clears the cookie. */
   logout(request: Request): Promise<{ headers: Headers }>;
+  /** Opens a session for a user whose identity another step proved (a reset link); the cookie's headers. */
+  signIn(request: Request, userId: string): Promise<Headers>;
+  /** Deletes every session of the signed-in user but this request's (a password change). */
+  signOutOtherSessions(request: Request): Promise<void>;
+  /** The process-wide bounded KDF, for the other doors that set or check a password. */
+  passwords: PasswordHashing;
 };
 
 export type AuthOptions = {
@@ -196,7 +206,7 @@ export function createAuth({ prisma, read, sessionSecrets, secureCookie, rateLim
       const form = await readForm(request);
       if (!form) return { ok: false, fieldErrors: {}, error: UNREADABLE_FORM_MESSAGE, email: "" };
       const email = submittedEmail(form);
-      const parsed = SignupSchema.safeParse(Object.fromEntries(form));
+      const parsed = NewAccountSchema.safeParse(Object.fromEntries(form));
       if (!parsed.success) return { ok: false, fieldErrors: z.flattenError(parsed.error).fieldErrors, email };
       const emailTaken: SignupResult = { ok: false, fieldErrors: { email: [EMAIL_TAKEN_MESSAGE] }, email };
 
@@ -235,6 +245,14 @@ export function createAuth({ prisma, read, sessionSecrets, secureCookie, rateLim
     async logout(request) {
       return { headers: new Headers({ "Set-Cookie": await sessions.destroy(request) }) };
     },
+
+    signIn: startSession,
+    async signOutOtherSessions(request) {
+      const lookup = await sessions.read(request);
+      if (lookup.status !== "active") return;
+      await prisma.session.deleteMany({ where: { userId: lookup.user.id, id: { not: lookup.sessionId } } });
+    },
+    passwords,
   };
 }
 

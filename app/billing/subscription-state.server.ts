@@ -13,6 +13,20 @@ export type ApplyOutcome = "processed" | "ignored" | "unlinked";
 /** How `applyBillingEvent` treats an event at the same provider time as the stored state. */
 export type ApplyOrder = { onTie: "apply" | "ask" };
 
+/** A subscription change that was applied, for what follows from it in the same transaction (billing mail). */
+export type AppliedSubscriptionChange = {
+  userId: string;
+  provider: ProviderId;
+  providerSubscriptionId: string;
+  plan: PlanId | null;
+  /** The stored state before this change; null when the subscription is new. */
+  previous: { status: string; cancelAtPeriodEnd: boolean } | null;
+  next: { status: string; cancelAtPeriodEnd: boolean; currentPeriodEnd: Date | null };
+};
+
+/** Called in the transaction of each applied change. */
+export type OnSubscriptionApplied = (tx: Transaction, change: AppliedSubscriptionChange) => Promise<void>;
+
 /** Thrown out of the transaction (rolling it back) when an event cannot be ordered against the stored state. */
 export class SameProviderTime extends Error {
   override name = "SameProviderTime";
@@ -31,6 +45,7 @@ export async function applyBillingEvent(
   event: BillingEvent,
   plans: Record<ProviderId, Partial<Record<PlanId, string>>>,
   order: ApplyOrder = { onTie: "apply" },
+  onApplied?: OnSubscriptionApplied,
 ): Promise<ApplyOutcome> {
   if (event.kind === "ignored") return "ignored";
   const owner = await ownerOf(tx, provider, event.providerCustomerId, event.userId);
@@ -87,6 +102,14 @@ export async function applyBillingEvent(
       data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: change }),
     });
   }
+  await onApplied?.(tx, {
+    userId: owner.userId,
+    provider,
+    providerSubscriptionId: subscription.providerSubscriptionId,
+    plan,
+    previous: before ? { status: before.status, cancelAtPeriodEnd: before.cancelAtPeriodEnd } : null,
+    next: { status: subscription.status, cancelAtPeriodEnd: subscription.cancelAtPeriodEnd, currentPeriodEnd: subscription.currentPeriodEnd },
+  });
   return "processed";
 }
 

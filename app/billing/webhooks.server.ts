@@ -5,7 +5,7 @@ import type { BillingEvent, BillingProvider, ProviderId, RetrievedSubscription, 
 import { PROVIDER_IDS, providerModule } from "./providers/registry.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
 import { claimEvent, recordFailedEvent } from "./ledger/ledger.server.ts";
-import { type ApplyOrder, applyBillingEvent, SameProviderTime } from "./subscription-state.server.ts";
+import { type ApplyOrder, applyBillingEvent, type OnSubscriptionApplied, SameProviderTime } from "./subscription-state.server.ts";
 
 /** SPEC: webhook bodies over 1 MiB are refused (413). */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -29,6 +29,8 @@ export function createWebhookService(deps: {
    * same provider time, the one that can `retrieveSubscription` is asked for the current state (SPEC).
    */
   providers?: readonly BillingProvider[];
+  /** Called in the transaction of each applied subscription change (billing mail, issue 19). */
+  onSubscriptionApplied?: OnSubscriptionApplied;
 }) {
   const { prisma, secrets, plans } = deps;
   const retrieverOf = (provider: ProviderId) => deps.providers?.find((candidate) => candidate.id === provider && candidate.retrieveSubscription);
@@ -102,7 +104,7 @@ export function createWebhookService(deps: {
       // then finds it taken.
       if (!(await claimEvent(tx, provider, webhook))) return "duplicate";
 
-      const outcome = await applyBillingEvent(tx, provider, event, plans, order);
+      const outcome = await applyBillingEvent(tx, provider, event, plans, order, deps.onSubscriptionApplied);
       if (outcome !== "ignored") {
         await tx.webhookEvent.update({
           where: { provider_eventId: { provider, eventId: webhook.eventId } },
@@ -120,7 +122,7 @@ export function createWebhookService(deps: {
    */
   function applyProviderState(provider: ProviderId, state: RetrievedSubscription, at: Date) {
     const event: BillingEvent = { kind: "subscription-upserted", ...state, occurredAt: at };
-    return prisma.$transaction((tx) => applyBillingEvent(tx, provider, event, plans, { onTie: "apply" }));
+    return prisma.$transaction((tx) => applyBillingEvent(tx, provider, event, plans, { onTie: "apply" }, deps.onSubscriptionApplied));
   }
 
   return { handle, applyProviderState };

@@ -10,6 +10,8 @@ const PROD = {
   STRIPE_WEBHOOK_SECRET: "whsec_productionSecret",
   STRIPE_PRICE_STARTER: "price_live_starter",
   STRIPE_PRICE_PRO: "price_live_pro",
+  SMTP_URL: "smtps://mailer:pw@smtp.example.com:465",
+  MAIL_FROM: "PortalStack <billing@example.com>",
 };
 
 function errorOf(env: Record<string, string>): string {
@@ -57,7 +59,7 @@ describe("configuration", () => {
     ["polar", { POLAR_ACCESS_TOKEN: "polar_oat_x", POLAR_WEBHOOK_SECRET: "polar_whs_x", POLAR_PRODUCT_STARTER: "7d1c1c3e-0000-4000-8000-00000000b001", POLAR_PRODUCT_PRO: "7d1c1c3e-0000-4000-8000-00000000b002" }],
     ["lemonsqueezy", { LEMONSQUEEZY_API_KEY: "a.b.c", LEMONSQUEEZY_WEBHOOK_SECRET: "ls-signing-secret", LEMONSQUEEZY_STORE_ID: "12345", LEMONSQUEEZY_VARIANT_STARTER: "501", LEMONSQUEEZY_VARIANT_PRO: "502" }],
   ])("production with %s active needs that provider's settings, and only those", (provider, settings) => {
-    const base = { APP_ENV: "production", APP_URL: PROD.APP_URL, SESSION_SECRET: PROD.SESSION_SECRET, PAYMENT_PROVIDER: provider };
+    const base = { APP_ENV: "production", APP_URL: PROD.APP_URL, SESSION_SECRET: PROD.SESSION_SECRET, SMTP_URL: PROD.SMTP_URL, MAIL_FROM: PROD.MAIL_FROM, PAYMENT_PROVIDER: provider };
     const config = parseConfig({ ...base, ...settings });
     expect(config.billing.emulated).toBe(false);
     expect(Object.values(config.billing[provider as "polar"].plans)).toHaveLength(2);
@@ -117,6 +119,27 @@ describe("configuration", () => {
     expect(parseConfig({ PASSWORD_HASH_COST: "low" }).passwordHashing.params).toEqual(LOW_COST_SCRYPT_PARAMS);
     expect(errorOf({ ...PROD, PASSWORD_HASH_COST: "low" })).toContain("PASSWORD_HASH_COST");
     expect(errorOf({ PASSWORD_HASH_COST: "none" })).toContain("PASSWORD_HASH_COST");
+  });
+
+  test("production needs SMTP_URL and MAIL_FROM, unless it is an emulated demo with the local mailbox", () => {
+    for (const name of ["SMTP_URL", "MAIL_FROM"] as const) {
+      const { [name]: _unused, ...without } = PROD;
+      expect(errorOf(without)).toBe(`Invalid configuration: ${name} is required when APP_ENV=production.`);
+    }
+    const { STRIPE_SECRET_KEY: _key, SMTP_URL: _smtp, MAIL_FROM: _from, ...demo } = PROD;
+    expect(parseConfig({ ...demo, PAYMENT_EMULATOR: "1" }).mail).toMatchObject({ localMailbox: true, smtpUrl: undefined });
+    expect(parseConfig(PROD).mail).toEqual({ smtpUrl: PROD.SMTP_URL, from: PROD.MAIL_FROM, localMailbox: false });
+  });
+
+  test("SMTP_URL must be an smtp(s) URL and MAIL_FROM one line, named without their values", () => {
+    expect(errorOf({ SMTP_URL: "http://mail.example.com" })).toBe("Invalid configuration: SMTP_URL must be an smtp:// or smtps:// URL.");
+    expect(errorOf({ MAIL_FROM: "a@example.com\r\nBcc: all@example.com" })).toMatch(/^Invalid configuration: MAIL_FROM must be an email address/);
+  });
+
+  test("the signup limit is 100 an hour in development and emulated mode, 10 in production", () => {
+    expect(parseConfig({}).rateLimits.signupsPerAddressPerHour).toBe(100);
+    expect(parseConfig(PROD).rateLimits.signupsPerAddressPerHour).toBe(10);
+    expect(parseConfig({ ...PROD, RATE_LIMIT_SIGNUP_PER_HOUR: "3" }).rateLimits.signupsPerAddressPerHour).toBe(3);
   });
 
   test("NODE_ENV=production alone is not a deployment", () => {

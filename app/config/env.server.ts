@@ -83,7 +83,19 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error", "silent"]).default("info")),
   RATE_LIMIT_LOGIN_FAILURES: count(5),
   RATE_LIMIT_LOGIN_PER_ADDRESS: count(100),
-  RATE_LIMIT_SIGNUP_PER_HOUR: count(10),
+  // SPEC "Rate limits": 10 in production, 100 in development and emulated mode (set after parsing).
+  RATE_LIMIT_SIGNUP_PER_HOUR: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(1_000_000).optional()),
+  RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: count(5),
+  RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS: count(20),
+  SMTP_URL: z.preprocess(
+    emptyAsUndefined,
+    z.string().trim().regex(/^smtps?:\/\/\S+$/, "must be an smtp:// or smtps:// URL").refine(URL.canParse, "must be an smtp:// or smtps:// URL").optional(),
+  ),
+  // An address, or "Name <address>"; a line break could add headers of its own.
+  MAIL_FROM: z.preprocess(
+    emptyAsUndefined,
+    z.string().trim().max(320).regex(/^[^\r\n]*@[^\r\n]*$/, "must be an email address or \"Name <address>\" on one line").optional(),
+  ),
   RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: count(10),
   // Each provider module declares its own variables (keys, webhook secret, plan ids...).
   ...PROVIDER_ENV_SHAPE,
@@ -112,7 +124,11 @@ export type Config = {
     loginAttemptsPerAddress: number;
     signupsPerAddressPerHour: number;
     providerCallsPerUserPerMinute: number;
+    passwordResetsPerEmailPerHour: number;
+    passwordResetsPerAddressPerHour: number;
   };
+  /** SPEC "Email": where mail goes. Without `smtpUrl`, development and emulated mode use the emulator's local mailbox. */
+  mail: { smtpUrl?: string; from: string; localMailbox: boolean };
   billing: {
     provider: ProviderId;
     /** The SDKs talk to the local emulator instead of the provider. */
@@ -162,7 +178,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const providerNeeds = e.PAYMENT_EMULATOR ? [] : [active.apiKeyVariable, ...active.requiredInProduction];
     // A legacy provider's portal is real: its key is required too (its plan ids are not: no new checkouts go there).
     if (!e.PAYMENT_EMULATOR) providerNeeds.push(...legacyProviders.map((id) => providerModule(id).apiKeyVariable));
-    for (const name of ["APP_URL", "SESSION_SECRET", ...providerNeeds]) {
+    // Mail is always on (password reset); an emulated demo may use the emulator's local mailbox instead.
+    const mailNeeds = e.PAYMENT_EMULATOR ? [] : ["SMTP_URL", "MAIL_FROM"];
+    for (const name of ["APP_URL", "SESSION_SECRET", ...providerNeeds, ...mailNeeds]) {
       if (!values[name]) throw new ConfigError(`Invalid configuration: ${name} is required when APP_ENV=production.`);
     }
   }
@@ -193,8 +211,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     rateLimits: {
       loginFailuresPerEmailAndAddress: e.RATE_LIMIT_LOGIN_FAILURES,
       loginAttemptsPerAddress: e.RATE_LIMIT_LOGIN_PER_ADDRESS,
-      signupsPerAddressPerHour: e.RATE_LIMIT_SIGNUP_PER_HOUR,
+      signupsPerAddressPerHour: e.RATE_LIMIT_SIGNUP_PER_HOUR ?? (production && !emulated ? 10 : 100),
       providerCallsPerUserPerMinute: e.RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE,
+      passwordResetsPerEmailPerHour: e.RATE_LIMIT_PASSWORD_RESET_PER_EMAIL,
+      passwordResetsPerAddressPerHour: e.RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS,
+    },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? "PortalStack <no-reply@localhost>",
+      localMailbox: !e.SMTP_URL && emulated,
     },
     billing: {
       provider: e.PAYMENT_PROVIDER,

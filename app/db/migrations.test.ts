@@ -153,8 +153,10 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
 
     expect(applied).toEqual(projectMigrationNames);
     expect(await tableNames()).toEqual([
+      "AccountToken",
       "BillingActivity",
       "Customer",
+      "Job",
       "Password",
       "RateLimit",
       "Session",

@@ -32,6 +32,9 @@ export type RateLimits = {
   signups: RateLimit;
   /** Portal (and checkout) provider calls per user. */
   providerCalls: RateLimit;
+  /** Password reset requests per email, and per client address (SPEC "Email"). */
+  passwordResetsPerEmail: RateLimit;
+  passwordResetsPerAddress: RateLimit;
   /** Stops the sweep of expired counters. */
   stop(): void;
 };
@@ -39,7 +42,7 @@ export type RateLimits = {
 type Window = { points: number; durationSeconds: number };
 
 /** SPEC "Rate limits": the windows are fixed; the points come from configuration (0 = off). */
-const WINDOW_SECONDS = { loginFailures: 15 * 60, loginAttempts: 15 * 60, signups: 60 * 60, providerCalls: 60 } as const;
+const WINDOW_SECONDS = { loginFailures: 15 * 60, loginAttempts: 15 * 60, signups: 60 * 60, providerCalls: 60, passwordResetsPerEmail: 60 * 60, passwordResetsPerAddress: 60 * 60 } as const;
 
 /** Expired counters are deleted this often; a counter that outlived its window is ignored anyway. */
 const SWEEP_INTERVAL_MS = 5 * 60 * 1000;
@@ -69,6 +72,8 @@ export function createRateLimits(options: {
     loginAttempts: make("loginAttempts", limits.loginAttemptsPerAddress),
     signups: make("signups", limits.signupsPerAddressPerHour),
     providerCalls: make("providerCalls", limits.providerCallsPerUserPerMinute),
+    passwordResetsPerEmail: make("passwordResetsPerEmail", limits.passwordResetsPerEmailPerHour),
+    passwordResetsPerAddress: make("passwordResetsPerAddress", limits.passwordResetsPerAddressPerHour),
     stop: () => clearInterval(sweep),
   };
 }

@@ -21,6 +21,10 @@ export const ALLOWED_STATUSES = {
   /** The checkout's JSON answers, on either door. */
   checkoutJson: [200, 400, 401, 403, 409, 413, 429, 502, 503, 504],
   webhook: [200, 400, 413],
+  /** "Email": the same 200 whether or not an account exists, 400 for a malformed email, 429 past a limit. */
+  forgotPassword: [200, 400, 403, 413, 429],
+  /** A bad, used or expired token or a refused password: the page again with 400; a reset: a redirect. */
+  resetPassword: [200, 302, 303, 400, 403, 413, 429, 503],
 } as const satisfies Record<string, readonly number[]>;
 
 export type Door = keyof typeof ALLOWED_STATUSES;

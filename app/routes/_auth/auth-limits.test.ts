@@ -30,6 +30,8 @@ const LIMITS = {
   loginAttemptsPerAddress: 12,
   signupsPerAddressPerHour: 2,
   providerCallsPerUserPerMinute: 0,
+  passwordResetsPerEmailPerHour: 0,
+  passwordResetsPerAddressPerHour: 0,
 };
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
