@@ -92,6 +92,37 @@ test.describe("with JavaScript off", () => {
     await expect(page).toHaveURL(/\/login\?redirectTo=%2Faccount$/);
   });
 
+  test("settings, reached from the account page by keyboard, change the password as plain HTML forms", async ({ page }) => {
+    const email = `settings-${Date.now()}@example.test`;
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("a-long-enough-password");
+    await page.getByRole("button", { name: /sign up|create account/i }).click();
+    await expect(page).toHaveURL(/\/account$/);
+
+    await page.getByRole("link", { name: /change your password/i }).focus();
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\/settings$/);
+    const passwordForm = page.getByRole("region", { name: "Change password" });
+    await passwordForm.getByLabel("Current password").fill("a-long-enough-password");
+    await passwordForm.getByLabel("New password").fill("password");
+    await passwordForm.getByRole("button", { name: "Change password" }).click();
+    // A common password is refused, with the reason, and the old one still holds.
+    await expect(page.getByRole("alert")).toContainText(/common/i);
+
+    await passwordForm.getByLabel("Current password").fill("a-long-enough-password");
+    await passwordForm.getByLabel("New password").fill("another-long-passphrase");
+    await passwordForm.getByRole("button", { name: "Change password" }).click();
+    await expect(passwordForm.getByRole("status")).toContainText("Your password is changed");
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.goto("/login");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("another-long-passphrase");
+    await page.getByRole("button", { name: /log in/i }).click();
+    await expect(page).toHaveURL(/\/account$/);
+  });
+
   test("a wrong password shows the generic message without JavaScript", async ({ page }) => {
     await page.goto("/login");
     await page.getByLabel("Email").fill("nobody@demo.test");

@@ -31,7 +31,7 @@ test.describe("on a 320 px phone", () => {
   test.use({ viewport: { width: 320, height: 640 } });
 
   test.describe("signed out", () => {
-    for (const path of ["/", "/login", "/signup", "/pricing", "/no-such-page"]) {
+    for (const path of ["/", "/login", "/signup", "/forgot-password", "/reset-password?token=not-a-token", "/pricing", "/no-such-page"]) {
       test(`${path} fits and has no serious accessibility violations`, async ({ page }) => {
         await page.goto(path);
         await expectFitsAPhoneAndPassesAxe(page);
@@ -41,7 +41,7 @@ test.describe("on a 320 px phone", () => {
 
   test.describe("signed in", () => {
     for (const [who, paths] of [
-      ["stripe@demo.test", ["/", "/account", "/no-such-page"]],
+      ["stripe@demo.test", ["/", "/account", "/settings", "/no-such-page"]],
       ["pastdue@demo.test", ["/account"]],
       ["polar@demo.test", ["/account"]],
       ["nobody@demo.test", ["/account", "/pricing"]],

@@ -1,3 +1,6 @@
+import { findPlan } from "~/billing/plans.ts";
+import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
+import { LIVE_SUBSCRIPTION_STATUSES } from "~/billing/subscription-status.ts";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { Prisma, type PrismaClient } from "~/db/generated/client.ts";
@@ -18,7 +21,7 @@ import { newPasswordProblem } from "./password-rules.server.ts";
 export type SettingsIntent = "password" | "email" | "delete";
 export type SettingsResult =
   | { ok: true; intent: SettingsIntent; message: string; headers?: Headers; redirectTo?: string }
-  | { ok: false; intent: SettingsIntent | null; error: string; status: 400 | 503 };
+  | { ok: false; intent: SettingsIntent | null; error: string; status: 400 | 409 | 503 };
 
 export const WRONG_PASSWORD_MESSAGE = "Your current password is not right.";
 export const EMAIL_CHANGE_SENT_MESSAGE = "We have mailed a confirmation link to the new address. The change happens when you open it (within 1 hour).";
@@ -77,6 +80,20 @@ export function createAccountSettings(deps: { prisma: PrismaClient; auth: Auth; 
         return { ok: true, intent, message: EMAIL_CHANGE_SENT_MESSAGE };
       }
 
+      // SPEC "Auth": refused while the account still pays for a subscription (deleting it here would leave the
+      // provider charging a customer nobody can reach), with the reason and the way out.
+      const live = await prisma.subscription.findFirst({
+        where: { userId: user.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+        select: { plan: true, provider: true },
+      });
+      if (live) {
+        return {
+          ok: false,
+          intent,
+          error: `Your ${live.plan ? `${findPlan(live.plan)?.name ?? live.plan} ` : ""}subscription with ${PROVIDER_NAMES[live.provider]} is still live. Cancel it with Manage billing on your account page first; then you can delete your account.`,
+          status: 409,
+        };
+      }
       await prisma.user.delete({ where: { id: user.id } });
       logEvent("info", "auth.account_deleted", { userId: user.id });
       const { headers } = await auth.logout(request);

@@ -112,4 +112,29 @@ describe("delete account", () => {
     expect(await database.prisma.user.count()).toBe(0);
     expect(await auth.getUser(get("/account", cookie))).toBeNull();
   });
+
+  it("is refused, with the reason, while the account still pays for a subscription; allowed once it has ended", async () => {
+    const cookie = await session();
+    const user = await database.prisma.user.findUniqueOrThrow({ where: { email: EMAIL } });
+    const subscription = await database.prisma.subscription.create({
+      data: {
+        userId: user.id,
+        provider: "stripe",
+        providerSubscriptionId: "sub_delete_refused",
+        providerCustomerId: "cus_delete_refused",
+        plan: "pro",
+        status: "past_due",
+        cancelAtPeriodEnd: false,
+        providerUpdatedAt: new Date(),
+      },
+    });
+    const refused = await act(cookie, { intent: "delete", currentPassword: PASSWORD });
+    expect(refused).toMatchObject({ ok: false, status: 409 });
+    expect(refused.ok ? "" : refused.error).toMatch(/Pro subscription with Stripe is still live\. Cancel it/);
+    expect(await database.prisma.user.count()).toBe(1);
+
+    await database.prisma.subscription.update({ where: { id: subscription.id }, data: { status: "canceled" } });
+    expect(await act(cookie, { intent: "delete", currentPassword: PASSWORD })).toMatchObject({ ok: true });
+    expect(await database.prisma.user.count()).toBe(0);
+  });
 });

@@ -137,15 +137,19 @@ function json(body: unknown, status: number, headers: Record<string, string> = {
 /** Provider event ids are short (Stripe's reach 255 characters at most); the ledger's unique index takes no key of kilobytes. */
 const MAX_EVENT_ID_LENGTH = 255;
 
-/** Whether the ledger can hold the event: an id it can index, and no U+0000 anywhere (PostgreSQL text cannot hold it). */
+/**
+ * Whether the ledger can hold the event: an id it can index, no U+0000 anywhere (PostgreSQL text cannot hold it),
+ * and no lone surrogate (the payload is kept as jsonb, which refuses an unpaired \uD800-\uDFFF escape).
+ */
 function isStorable(webhook: VerifiedWebhook): boolean {
   if (webhook.eventId.length > MAX_EVENT_ID_LENGTH) return false;
-  let nul = false;
+  let unstorable = false;
+  const bad = (text: string) => text.includes("\u0000") || !text.isWellFormed();
   JSON.stringify([webhook.eventId, webhook.type, webhook.payload], (key, value: unknown) => {
-    if (key.includes("\u0000") || (typeof value === "string" && value.includes("\u0000"))) nul = true;
+    if (bad(key) || (typeof value === "string" && bad(value))) unstorable = true;
     return value;
   });
-  return !nul;
+  return !unstorable;
 }
 
 function errorName(error: unknown): string {

@@ -157,6 +157,7 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
       "BillingActivity",
       "Customer",
       "Job",
+      "JobLease",
       "Password",
       "RateLimit",
       "Session",

@@ -72,6 +72,9 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           <dt>Email</dt>
           <dd data-testid="account-email">{email}</dd>
         </dl>
+        <p>
+          <Link to="/settings">Change your password or email, or delete your account</Link>
+        </p>
       </section>
 
       <section className="card" aria-labelledby="billing-heading">

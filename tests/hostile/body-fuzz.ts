@@ -92,7 +92,10 @@ export async function assertEach<T>(arbitrary: fc.Arbitrary<T>, check: (value: T
       try {
         await check(value);
       } catch (error) {
-        failures.push(error instanceof Error ? error.message : String(error));
+        // An assertion's message elides its values: the value it got is what tells the problem.
+        const actual = (error as { actual?: unknown }).actual;
+        const detail = actual === undefined ? "" : `: ${JSON.stringify(actual).slice(0, 1_000)}`;
+        failures.push(`${error instanceof Error ? error.message : String(error)}${detail}`);
       }
     }
   };
