@@ -144,12 +144,15 @@ const MAX_EVENT_ID_LENGTH = 255;
 function isStorable(webhook: VerifiedWebhook): boolean {
   if (webhook.eventId.length > MAX_EVENT_ID_LENGTH) return false;
   let unstorable = false;
-  const bad = (text: string) => text.includes("\u0000") || !text.isWellFormed();
   JSON.stringify([webhook.eventId, webhook.type, webhook.payload], (key, value: unknown) => {
     if (bad(key) || (typeof value === "string" && bad(value))) unstorable = true;
     return value;
   });
   return !unstorable;
+}
+
+function bad(text: string): boolean {
+  return text.includes("\u0000") || !text.isWellFormed();
 }
 
 function errorName(error: unknown): string {
