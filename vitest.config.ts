@@ -69,6 +69,8 @@ export default defineConfig({
           include: ["tests/hostile/**/*.test.ts"],
           globalSetup: ["tests/hostile/global-setup.ts"],
           hookTimeout: 90_000,
+          // A bound for hangs: some tests start or stop an app, or open its database afterwards.
+          testTimeout: 30_000,
           // Each file starts its own app and mostly waits on it: two files at a time even on two cores
           // (Vitest's default there is one).
           maxWorkers: 2,
