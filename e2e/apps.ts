@@ -9,10 +9,11 @@ if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 60_000) {
 /**
  * Playwright's workers, one per lane: each lane has its own apps (and emulators), shared by the tests that
  * worker runs one after another, so that a test's emulator controls (failures, held webhooks, resets) never
- * reach a test running at the same moment in the other worker. Two on our two-core machines; E2E_WORKERS
- * overrides (1 runs everything in one lane).
+ * reach a test running at the same moment in another worker. One by default: on our two-core machines a
+ * second lane (a second browser and five more servers) made the suite slower, not faster (ADR 026);
+ * E2E_WORKERS=2 or more where there are cores to spare.
  */
-export const E2E_LANES = Number(process.env.E2E_WORKERS ?? 2);
+export const E2E_LANES = Number(process.env.E2E_WORKERS ?? 1);
 if (!Number.isInteger(E2E_LANES) || E2E_LANES < 1 || E2E_LANES > 8) throw new Error("E2E_WORKERS must be a whole number from 1 to 8.");
 
 /** Ports of one lane are its predecessor's plus this. */
