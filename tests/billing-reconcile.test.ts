@@ -32,13 +32,13 @@ afterAll(async () => {
 });
 
 function reconciler(
-  options: { callsPerMinute?: number; holder?: string; now?: () => number; wait?: (ms: number) => Promise<void>; onCall?: () => void } = {},
+  options: { callsPerMinute?: number; holder?: string; now?: () => number; wait?: (ms: number) => Promise<void>; onCall?: () => void | Promise<void> } = {},
 ) {
   const providers = Object.fromEntries(
     PROVIDER_IDS.map((id) => {
       const provider = createBillingProvider({ ...config.billing, emulatorOrigin: emulator.origin }, id);
-      const listSubscriptionPage: BillingProvider["listSubscriptionPage"] = (query) => {
-        options.onCall?.();
+      const listSubscriptionPage: BillingProvider["listSubscriptionPage"] = async (query) => {
+        await options.onCall?.();
         return provider.listSubscriptionPage!(query);
       };
       return [id, { ...provider, listSubscriptionPage }];
@@ -64,7 +64,23 @@ test("two instances on one database: one runs, the other finds the lease taken; 
   const log = captureLog();
   let results;
   try {
-    results = await Promise.all([reconciler({ holder: "instance-a" }).reconcileOnce(), reconciler({ holder: "instance-b" }).reconcileOnce()]);
+    // Instance A is held inside its run (at its first provider call) while instance B tries: the two runs overlap
+    // whatever the machine's speed, as two instances' timers would.
+    let letAGo!: () => void;
+    const aMayGo = new Promise<void>((resolve) => (letAGo = resolve));
+    let aIsRunning!: () => void;
+    const aRunning = new Promise<void>((resolve) => (aIsRunning = resolve));
+    const a = reconciler({
+      holder: "instance-a",
+      onCall: async () => {
+        aIsRunning();
+        await aMayGo;
+      },
+    }).reconcileOnce();
+    await aRunning;
+    const b = await reconciler({ holder: "instance-b" }).reconcileOnce();
+    letAGo();
+    results = [await a, b];
   } finally {
     log.restore();
   }
@@ -102,7 +118,7 @@ test("oldest-checked customers first, and never more provider calls in a minute 
     callsPerMinute: 2,
     now: () => clock,
     wait: async (ms) => void (clock += ms),
-    onCall: () => calls.push(clock),
+    onCall: () => void calls.push(clock),
   }).reconcileOnce();
   expect(result.ran).toBe(true);
   const order = emulator.requests("stripe").map((request) => request.query.customer);
