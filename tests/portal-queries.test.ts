@@ -22,7 +22,12 @@ beforeAll(async () => {
     // The provider-call limit is its own statement (tests/rate-limits.test.ts); off here.
     RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0",
   });
-  services = await startServices(config, { database: await createTestDatabase({ onQuery: (sql) => statements.push(sql) }) });
+  // The job runner's poll is another client's statement, not the request's: it is not started here
+  // (on PostgreSQL its poll landed between a request's statements and was counted as theirs).
+  services = await startServices(config, {
+    database: await createTestDatabase({ onQuery: (sql) => statements.push(sql) }),
+    startJobs: false,
+  });
 }, 60_000);
 afterAll(() => services?.stop());
 
