@@ -92,7 +92,9 @@ export async function startServices(
     onMailQueued: () => jobs.wake(),
   });
   const accountSettings = createAccountSettings({ prisma: database.prisma, auth, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
-  if (options.startJobs !== false) jobs.start();
+  // The kinds' queues exist before any request can write a job; polling (and pg-boss's supervision) only when asked.
+  if (options.startJobs !== false) await jobs.start();
+  else await jobs.ready();
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,

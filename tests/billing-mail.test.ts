@@ -5,6 +5,7 @@ import { billingMailsFor } from "~/mail/billing-mail.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest, type SubscriptionFacts } from "./webhook-events.ts";
+import { clearJobs } from "./jobs.ts";
 
 // SPEC "Email": billing mail from applied webhook changes only, read from the emulator's local mailbox over real SMTP.
 
@@ -104,11 +105,11 @@ describe("billing mail", () => {
     const later = await subscriber();
     await deliver(delivery({ ...later, status: "trialing", periodEnd: new Date(Date.now() + 10 * DAY) }));
     // Today's run happened in an earlier test; this is the next day's.
-    await services.database.prisma.job.deleteMany({ where: { kind: "trial-ending-mail" } });
+    await clearJobs(services.database, "trial-ending-mail");
 
     expect(await trialMails(trial.email)).toEqual(["Your PortalStack trial ends in 3 days"]);
     // The job runs again (another day's key, another instance): the trial's mail is not written twice.
-    await services.database.prisma.job.deleteMany({ where: { kind: "trial-ending-mail" } });
+    await clearJobs(services.database, "trial-ending-mail");
     expect(await trialMails(trial.email)).toEqual(["Your PortalStack trial ends in 3 days"]);
     expect(await trialMails(later.email)).toEqual([]);
   });

@@ -5,6 +5,8 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Client } from "pg";
 import { IN_MEMORY_DATA_DIR, openDatabase, pgliteExecutor, type Database, type DatabaseOptions } from "~/db/database.server.ts";
+import { fromPglite } from "pg-boss";
+import { ensureJobSchema } from "~/jobs/job-schema.server.ts";
 import { applyMigrations, DEFAULT_MIGRATIONS_DIR, readMigrations } from "~/db/migrations.server.ts";
 
 /**
@@ -37,12 +39,14 @@ function migratedTemplate(): Promise<Blob> {
   migratedCluster ??= (async () => {
     const migrations = await readMigrations(DEFAULT_MIGRATIONS_DIR);
     const key = createHash("sha256")
-      .update(JSON.stringify([await pgliteVersion(), migrations.map((migration) => [migration.name, migration.checksum])]))
+      .update(JSON.stringify([await pgliteVersion(), await pgBossVersion(), migrations.map((migration) => [migration.name, migration.checksum])]))
       .digest("hex")
       .slice(0, 16);
     return cachedDataDir(`migrated-${key}`, async () => {
       const pglite = await PGlite.create(IN_MEMORY_DATA_DIR, { loadDataDir: await emptyEmbeddedDataDir() });
       await applyMigrations(pgliteExecutor(pglite), DEFAULT_MIGRATIONS_DIR);
+      // pg-boss's schema too, as openDatabase installs it: a test database then only checks its version.
+      await ensureJobSchema(fromPglite(pglite));
       return pglite;
     });
   })();
@@ -65,6 +69,11 @@ async function cachedDataDir(key: string, build: () => Promise<PGlite>): Promise
   } finally {
     await pglite.close();
   }
+}
+
+async function pgBossVersion(): Promise<string> {
+  const manifest = await readFile(path.resolve("node_modules/pg-boss/package.json"), "utf8");
+  return (JSON.parse(manifest) as { version: string }).version;
 }
 
 async function pgliteVersion(): Promise<string> {

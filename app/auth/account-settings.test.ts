@@ -10,6 +10,7 @@ import { createAccountSettings, EMAIL_CHANGE_SENT_MESSAGE, INVALID_EMAIL_LINK_ME
 import { type Auth, createAuth } from "./auth.server.ts";
 import { createPasswordHashing } from "./password-hashing.server.ts";
 import { COMMON_PASSWORD_MESSAGE } from "./password-rules.server.ts";
+import { clearJobs, jobRows } from "../../tests/jobs.ts";
 
 // `/settings` as its service runs it, on a test database, with the confirmation mail read over real SMTP.
 
@@ -28,6 +29,7 @@ beforeAll(async () => {
   mailbox = await startMailbox();
   mailer = createMailer({ from: "no-reply@portal.test", smtpUrl: async () => mailbox.smtpUrl });
   jobs = createJobRunner({ prisma: database.prisma, handlers: { [MAIL_JOB_KIND]: mailer.handleJob } });
+  await jobs.ready();
   auth = createAuth({
     prisma: database.prisma,
     read: database.read,
@@ -45,7 +47,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await database.prisma.user.deleteMany();
-  await database.prisma.job.deleteMany();
+  await clearJobs(database);
   await database.prisma.user.create({ data: { email: EMAIL, password: { create: { hash: await auth.passwords.hash(PASSWORD) } } } });
   mailbox.clear();
 });
@@ -97,7 +99,7 @@ describe("change email", () => {
       expect(await act(cookie, { intent: "email", currentPassword: PASSWORD, newEmail })).toMatchObject({ ok: false, status: 400 });
     }
     expect(await act(cookie, { intent: "email", currentPassword: "wrong-password!", newEmail: "other@portal.test" })).toMatchObject({ ok: false, error: WRONG_PASSWORD_MESSAGE });
-    expect(await database.prisma.job.count()).toBe(0);
+    expect(await jobRows(database)).toHaveLength(0);
   });
 });
 

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { ensureJobSchema, overDriver } from "~/jobs/job-schema.server.ts";
 import { Client, Pool, type ClientBase, type ClientConfig } from "pg";
 import { PrismaClient } from "~/db/generated/client.ts";
 import { lockDataDir } from "~/db/embedded-lock.server.ts";
@@ -58,6 +59,13 @@ export type RawRead = <Row>(sql: string, params: readonly unknown[]) => Promise<
  */
 export interface DriverClient {
   query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+const driversByClient = new WeakMap<PrismaClient, DriverClient>();
+
+/** The node-postgres driver `openDatabase` made this Prisma client with (the job runner's pg-boss uses it). */
+export function driverFor(prisma: PrismaClient): DriverClient | undefined {
+  return driversByClient.get(prisma);
 }
 
 export interface Database {
@@ -202,6 +210,8 @@ async function openOverWire(
   let applied: string[];
   try {
     ({ applied } = await applyMigrations(pgClientExecutor(migrationClient), options.migrationsDir));
+    // pg-boss's schema (the job runner, ADR 027) is part of every database the app opens, like a migration.
+    await ensureJobSchema(overDriver(migrationClient));
   } finally {
     await migrationClient.end();
   }
@@ -214,20 +224,22 @@ async function openOverWire(
   });
   const { onQuery } = options;
   const prisma = createPrismaClient(new PrismaPg(pool), onQuery);
+  const driver: DriverClient = {
+    query({ text, values, name }) {
+      onQuery?.(text);
+      // The embedded database's connections share one PGlite backend (ADR 015), where a statement prepared under a
+      // name by one connection collides with the same name prepared by another: there every statement is unnamed.
+      return pool.query(options.sharedBackend ? { text, values } : { text, values, name });
+    },
+  };
+  driversByClient.set(prisma, driver);
   return {
     prisma,
     read: async <Row,>(sql: string, params: readonly unknown[]) => {
       onQuery?.(sql);
       return (await pool.query({ text: sql, values: [...params] })).rows as Row[];
     },
-    driver: {
-      query({ text, values, name }) {
-        onQuery?.(text);
-        // The embedded database's connections share one PGlite backend (ADR 015), where a statement prepared under a
-        // name by one connection collides with the same name prepared by another: there every statement is unnamed.
-        return pool.query(options.sharedBackend ? { text, values } : { text, values, name });
-      },
-    },
+    driver,
     kind: "postgres",
     appliedMigrations: applied,
     async close() {

@@ -156,7 +156,7 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
       "AccountToken",
       "BillingActivity",
       "Customer",
-      "Job",
+      "JobKey",
       "JobLease",
       "Password",
       "RateLimit",

@@ -21,7 +21,7 @@ export async function prepareEmbeddedDataDir(target: string): Promise<void> {
 /** Makes the template now (before several processes that would each make it at once). */
 export async function ensureTemplate(): Promise<string> {
   const key = createHash("sha256")
-    .update(JSON.stringify([pgliteVersion(), (await readMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => [m.name, m.checksum])]))
+    .update(JSON.stringify([pgliteVersion(), packageVersion("pg-boss"), (await readMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => [m.name, m.checksum])]))
     .digest("hex")
     .slice(0, 16);
   const cache = join(PROJECT_ROOT, ".cache");
@@ -43,5 +43,10 @@ export async function ensureTemplate(): Promise<string> {
 }
 
 function pgliteVersion(): string {
-  return (JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules/@electric-sql/pglite/package.json"), "utf8")) as { version: string }).version;
+  return packageVersion("@electric-sql/pglite");
+}
+
+/** A package's version: the template holds its schema (pg-boss installs its own at open, ADR 027). */
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
 }

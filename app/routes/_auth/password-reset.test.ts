@@ -15,6 +15,7 @@ import { createRateLimits, type RateLimits } from "~/rate-limits/rate-limits.ser
 import * as forgotPassword from "./forgot-password.tsx";
 import * as login from "./login.tsx";
 import * as resetPassword from "./reset-password.tsx";
+import { clearJobs, jobRows } from "../../../tests/jobs.ts";
 
 // The reset doors as the routes run them, on a test database, with the mail read from a real SMTP catcher.
 const services = vi.hoisted(() => ({
@@ -41,6 +42,7 @@ beforeAll(async () => {
   mailbox = await startMailbox();
   mailer = createMailer({ from: "no-reply@portal.test", smtpUrl: async () => mailbox.smtpUrl });
   jobs = createJobRunner({ prisma: database.prisma, handlers: { [MAIL_JOB_KIND]: mailer.handleJob } });
+  await jobs.ready();
   rateLimits = createRateLimits({
     driver: database.driver,
     limits: {
@@ -76,7 +78,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await database.prisma.user.deleteMany();
-  await database.prisma.job.deleteMany();
+  await clearJobs(database);
   await database.prisma.rateLimit.deleteMany();
   mailbox.clear();
   await services.auth.passwords.hash(OLD_PASSWORD).then((hash) =>
@@ -155,7 +157,7 @@ describe("POST /forgot-password", () => {
       const answer = await settle(() => forgotPassword.action(args(post("/forgot-password", { email }))));
       expect({ email, status: answer.status }).toEqual({ email, status: 400 });
     }
-    expect(await database.prisma.job.count()).toBe(0);
+    expect(await jobRows(database)).toHaveLength(0);
   });
 });
 

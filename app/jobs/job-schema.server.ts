@@ -1,0 +1,30 @@
+import { PgBoss, type Db } from "pg-boss";
+
+/** The PostgreSQL schema pg-boss keeps its tables in, beside ours (ADR 027). */
+export const JOB_SCHEMA = "pgboss";
+
+/** The minimal driver pg-boss needs: node-postgres's `query` (a pool, or one client). */
+export type QueryDriver = { query(config: { text: string; values?: unknown[] }): Promise<unknown> };
+
+/**
+ * pg-boss over our own node-postgres driver: unnamed statements only (the embedded database's connections share
+ * one PGlite session, where named prepared statements would collide, ADR 015), and node-postgres's result as it
+ * is, an array for a multi-statement query, which pg-boss reads statement by statement.
+ */
+export function overDriver(driver: QueryDriver): Db {
+  return { executeSql: (text, values) => driver.query({ text, values: values ?? [] }) as Promise<{ rows: unknown[] }> };
+}
+
+/**
+ * Installs pg-boss's schema, or upgrades it to this pg-boss's version, under pg-boss's own transaction-scoped
+ * advisory lock, so instances starting at once on one database install it once. `openDatabase` calls it after
+ * our migrations, so every database the app opens (and the tests' migrated templates) has it.
+ */
+export async function ensureJobSchema(db: Db): Promise<void> {
+  const boss = new PgBoss({ db, schema: JOB_SCHEMA, supervise: false, schedule: false, registerInstance: false, useListenNotify: false });
+  const errors: unknown[] = [];
+  boss.on("error", (error: unknown) => errors.push(error));
+  await boss.start();
+  await boss.stop({ graceful: false, close: false });
+  if (errors.length > 0) throw errors[0];
+}
