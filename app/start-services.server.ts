@@ -10,7 +10,7 @@ import { createBillingPortal } from "~/billing/portal.server.ts";
 import { createBillingActivity } from "~/billing/activity.server.ts";
 import { createBillingProvider, createLegacyProviders, perProvider } from "~/billing/providers/registry.server.ts";
 import { createLedger } from "~/billing/ledger/ledger.server.ts";
-import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
+import { createReconciler, RECONCILE_JOB_KIND } from "~/billing/sync/reconciler.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Config } from "~/config/env.server.ts";
 import { type Database, IN_MEMORY_DATA_DIR, openDatabase, type RawRead } from "~/db/database.server.ts";
@@ -20,7 +20,7 @@ import { createRateLimits } from "~/rate-limits/rate-limits.server.ts";
 import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-billing.server.ts";
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
 import { createAccountSettings } from "~/auth/account-settings.server.ts";
-import { createJobRunner } from "~/jobs/jobs.server.ts";
+import { createJobRunner, type JobHandler, type Schedule } from "~/jobs/jobs.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 
@@ -75,14 +75,34 @@ export async function startServices(
   // SPEC "Email": SMTP_URL, else (development, emulated mode) the emulator's local mailbox.
   const mailer = createMailer({ from: config.mail.from, smtpUrl: () => smtpUrlFor(config, emulated) });
   const billingMail = createBillingMail({ prisma: database.prisma, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
+  const reconciler = createReconciler({
+    prisma: database.prisma,
+    providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
+    plans: perProvider((id) => config.billing[id].plans),
+    callsPerMinute: config.billing.reconcileCallsPerMinute,
+    runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
+  });
+  // A run in progress stops at its next customer when the app stops (the rest waits for the next interval).
+  const stopping = new AbortController();
+  const reconcileMinutes = config.billing.reconcileIntervalMinutes;
+  const reconcile: { handlers: Record<string, JobHandler>; schedules: Schedule[] } =
+    reconcileMinutes > 0
+      ? {
+          handlers: { [RECONCILE_JOB_KIND]: async () => void (await reconciler.reconcileOnce(stopping.signal)) },
+          // One run per interval across instances, one at a time; a run may take the whole interval.
+          schedules: [{ kind: RECONCILE_JOB_KIND, period: { minutes: reconcileMinutes }, leaseSeconds: reconcileMinutes * 60 }],
+        }
+      : { handlers: {}, schedules: [] };
   const jobs = createJobRunner({
     prisma: database.prisma,
     handlers: {
       [MAIL_JOB_KIND]: mailer.handleJob,
       [TRIAL_ENDING_JOB_KIND]: async () => void (await billingMail.sendTrialEndingMail()),
+      ...reconcile.handlers,
     },
-    // Trials ending in 3 days: once a day, on one instance (the day's job key lets one in).
-    schedules: [{ kind: TRIAL_ENDING_JOB_KIND, period: "day" }],
+    // Trials ending in 3 days: once a (UTC) day, on one instance (pg-boss's singleton slot for the day).
+    schedules: [{ kind: TRIAL_ENDING_JOB_KIND, period: "day" }, ...reconcile.schedules],
   });
   const passwordReset = createPasswordReset({
     prisma: database.prisma,
@@ -137,18 +157,6 @@ export async function startServices(
     retentionDays: config.billing.eventRetentionDays,
   });
   const stopLedgerPruning = ledger.startPruning();
-  // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
-  const reconciler = createReconciler({
-    prisma: database.prisma,
-    providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
-    plans: perProvider((id) => config.billing[id].plans),
-    callsPerMinute: config.billing.reconcileCallsPerMinute,
-    runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
-  });
-  const stopReconciler =
-    config.billing.reconcileIntervalMinutes > 0
-      ? startReconcilerSchedule(reconciler, config.billing.reconcileIntervalMinutes * 60_000)
-      : async () => {};
   const invoices = createInvoices({ prisma: database.prisma, provider });
   const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
@@ -159,7 +167,7 @@ export async function startServices(
   });
 
   async function stop() {
-    await stopReconciler();
+    stopping.abort();
     stopLedgerPruning();
     stopPruning();
     // Mail in hand is sent (or released) before the database closes; the rest waits in the outbox.

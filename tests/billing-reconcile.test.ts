@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { PROVIDER_IDS, type BillingProvider } from "~/billing/providers/provider.ts";
 import { createBillingProvider } from "~/billing/providers/registry.server.ts";
-import { createReconciler, startReconcilerSchedule } from "~/billing/sync/reconciler.server.ts";
+import { createReconciler, RECONCILE_JOB_KIND } from "~/billing/sync/reconciler.server.ts";
 import { configuredPlans } from "~/billing/sync/sync-providers.server.ts";
 import { parseConfig } from "~/config/env.server.ts";
 import type { Database } from "~/db/database.server.ts";
+import { createJobRunner, type JobRunner } from "~/jobs/jobs.server.ts";
 import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
+import { clearJobs } from "./jobs.ts";
 import { subscriberFactory } from "./support/billing-sync-fixtures.ts";
 import { captureLog } from "./support/log-capture.ts";
 
@@ -32,7 +34,7 @@ afterAll(async () => {
 });
 
 function reconciler(
-  options: { callsPerMinute?: number; holder?: string; now?: () => number; wait?: (ms: number) => Promise<void>; onCall?: () => void | Promise<void> } = {},
+  options: { callsPerMinute?: number; now?: () => number; wait?: (ms: number) => Promise<void>; onCall?: () => void | Promise<void> } = {},
 ) {
   const providers = Object.fromEntries(
     PROVIDER_IDS.map((id) => {
@@ -50,42 +52,62 @@ function reconciler(
     plans: configuredPlans(config),
     callsPerMinute: options.callsPerMinute ?? 10_000,
     runLimitMs: 60 * 60_000,
-    holder: options.holder,
     now: options.now,
     wait: options.wait,
   });
 }
 
-test("two instances on one database: one runs, the other finds the lease taken; a silent cancel is repaired and logged", async () => {
+/** One app instance's job runner with the reconciler on its schedule, as startServices sets it up. */
+function instance(reconcile: () => Promise<unknown>): JobRunner {
+  return createJobRunner({
+    prisma: database.prisma,
+    handlers: { [RECONCILE_JOB_KIND]: async () => void (await reconcile()) },
+    schedules: [{ kind: RECONCILE_JOB_KIND, period: { minutes: 60 }, leaseSeconds: 3600 }],
+  });
+}
+
+test("two instances on one database: the interval's run goes to one; a silent cancel is repaired and logged", async () => {
+  await clearJobs(database, RECONCILE_JOB_KIND);
   const owner = await subscriber("stripe", 1);
   await reconciler().reconcileOnce();
   await emulator.lifecycle.act("stripe", owner.ids[0]!, { action: "cancel" }, { silent: true });
 
   const log = captureLog();
-  let results;
-  try {
-    // Instance A is held inside its run (at its first provider call) while instance B tries: the two runs overlap
-    // whatever the machine's speed, as two instances' timers would.
-    let letAGo!: () => void;
-    const aMayGo = new Promise<void>((resolve) => (letAGo = resolve));
-    let aIsRunning!: () => void;
-    const aRunning = new Promise<void>((resolve) => (aIsRunning = resolve));
-    const a = reconciler({
-      holder: "instance-a",
+  const runs: string[] = [];
+  const a = instance(() => {
+    runs.push("a");
+    return reconciler({
       onCall: async () => {
         aIsRunning();
         await aMayGo;
       },
     }).reconcileOnce();
+  });
+  const b = instance(() => {
+    runs.push("b");
+    return reconciler().reconcileOnce();
+  });
+  let letAGo!: () => void;
+  const aMayGo = new Promise<void>((resolve) => (letAGo = resolve));
+  let aIsRunning!: () => void;
+  const aRunning = new Promise<void>((resolve) => (aIsRunning = resolve));
+  try {
+    // Instance A is held inside its run (at its first provider call) while instance B looks for work: the two
+    // overlap whatever the machine's speed, as two instances' polls would.
+    const aDone = a.runOnce();
     await aRunning;
-    const b = await reconciler({ holder: "instance-b" }).reconcileOnce();
+    expect(await b.runOnce()).toBe(0);
     letAGo();
-    results = [await a, b];
+    expect(await aDone).toBe(1);
+    // The interval's run is done: neither instance runs it again before the next interval.
+    expect(await b.runOnce()).toBe(0);
+    expect(await a.runOnce()).toBe(0);
   } finally {
     log.restore();
+    await a.stop();
+    await b.stop();
   }
-  expect(results.filter((result) => result.ran)).toHaveLength(1);
-  expect(results.filter((result) => !result.ran)).toHaveLength(1);
+  expect(runs).toEqual(["a"]);
   const row = await database.prisma.subscription.findFirstOrThrow({ where: { userId: owner.userId } });
   expect(row.cancelAtPeriodEnd).toBe(true);
   const drift = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === "billing.reconcile.drift");
@@ -93,15 +115,6 @@ test("two instances on one database: one runs, the other finds the lease taken; 
     expect.objectContaining({ provider: "stripe", userId: owner.userId, subscription: owner.ids[0], field: "cancelAtPeriodEnd", before: "false", after: "true" }),
   ]);
   expect(log.text()).not.toContain(owner.email);
-  // The lease is given back: the next run goes ahead.
-  expect((await reconciler({ holder: "instance-b" }).reconcileOnce()).ran).toBe(true);
-});
-
-test("a lease held by a live instance keeps others out until it expires", async () => {
-  await database.prisma.jobLease.create({ data: { name: "billing-reconcile", holder: "elsewhere", expiresAt: new Date(Date.now() + 60_000) } });
-  expect(await reconciler().reconcileOnce()).toEqual({ ran: false });
-  await database.prisma.jobLease.update({ where: { name: "billing-reconcile" }, data: { expiresAt: new Date(Date.now() - 1000) } });
-  expect((await reconciler().reconcileOnce()).ran).toBe(true);
 });
 
 test("oldest-checked customers first, and never more provider calls in a minute than the budget", async () => {
@@ -120,23 +133,11 @@ test("oldest-checked customers first, and never more provider calls in a minute 
     wait: async (ms) => void (clock += ms),
     onCall: () => void calls.push(clock),
   }).reconcileOnce();
-  expect(result.ran).toBe(true);
+  expect(result.stoppedEarly).toBe(false);
   const order = emulator.requests("stripe").map((request) => request.query.customer);
   expect(order.slice(0, 2)).toEqual([owners[2]!.customerId, owners[0]!.customerId]);
   // Every customer was read, each call at a time on the budget's clock: no 60 s window holds more than 2.
   expect(calls.length).toBe(await database.prisma.customer.count());
   expect(calls.length).toBeGreaterThanOrEqual(3);
   for (let i = 2; i < calls.length; i++) expect(calls[i]! - calls[i - 2]!).toBeGreaterThanOrEqual(60_000);
-});
-
-test("the schedule runs the reconciler every interval and stops cleanly", async () => {
-  let runs = 0;
-  const fake = { reconcileOnce: async () => (runs++, { ran: false as const }), holder: "x" };
-  const stop = startReconcilerSchedule(fake, 20);
-  await new Promise((resolve) => setTimeout(resolve, 110));
-  await stop();
-  const after = runs;
-  expect(after).toBeGreaterThanOrEqual(2);
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  expect(runs).toBe(after);
 });

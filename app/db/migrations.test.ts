@@ -157,7 +157,6 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
       "BillingActivity",
       "Customer",
       "JobKey",
-      "JobLease",
       "Password",
       "RateLimit",
       "Session",

@@ -1,4 +1,4 @@
--- ADR 027: the job runner moves onto pg-boss (its own schema, installed at start); what stays ours is the
+-- ADR 027: the job runner moves onto pg-boss (its own schema, installed at start). What stays ours is the
 -- dedup record, one row per (kind, subject) ever.
 
 -- CreateTable
