@@ -82,9 +82,12 @@ async function pgliteVersion(): Promise<string> {
 }
 
 async function createServerTestDatabase(serverUrl: string, options: DatabaseOptions): Promise<Database> {
-  // Migrating an empty server database takes milliseconds: no template needed there.
+  // Our migrations take milliseconds on a server, but pg-boss's schema about a second: each test database is a
+  // copy of a migrated template database (one per change of the migrations or of pg-boss), which openDatabase
+  // then finds up to date.
+  const template = await serverTemplate(serverUrl);
   const databaseName = `test_${randomUUID().replaceAll("-", "")}`;
-  await onServer(serverUrl, (admin) => admin.query(`CREATE DATABASE "${databaseName}"`));
+  await onServer(serverUrl, (admin) => admin.query(`CREATE DATABASE "${databaseName}" TEMPLATE "${template}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${databaseName}`;
   const database = await openDatabase({ kind: "postgres", url: url.toString() }, options).catch(async (error: unknown) => {
@@ -98,6 +101,42 @@ async function createServerTestDatabase(serverUrl: string, options: DatabaseOpti
       await dropDatabase(serverUrl, databaseName);
     },
   };
+}
+
+let serverTemplateName: Promise<string> | undefined;
+
+/**
+ * The migrated template database on the server, made once (under an advisory lock, so parallel test workers make
+ * it once) and kept between runs: its name holds the migrations' and pg-boss's versions. Built under another name
+ * and renamed, so a half-made one is never copied; nothing stays connected to it, as CREATE DATABASE … TEMPLATE needs.
+ */
+function serverTemplate(serverUrl: string): Promise<string> {
+  serverTemplateName ??= (async () => {
+    const migrations = await readMigrations(DEFAULT_MIGRATIONS_DIR);
+    const key = createHash("sha256")
+      .update(JSON.stringify([await pgBossVersion(), migrations.map((migration) => [migration.name, migration.checksum])]))
+      .digest("hex")
+      .slice(0, 16);
+    const name = `test_template_${key}`;
+    await onServer(serverUrl, async (admin) => {
+      await admin.query("SELECT pg_advisory_lock(727073)");
+      try {
+        const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+        if (exists.rowCount) return;
+        const building = `${name}_${process.pid}`;
+        await admin.query(`DROP DATABASE IF EXISTS "${building}"`);
+        await admin.query(`CREATE DATABASE "${building}"`);
+        const url = new URL(serverUrl);
+        url.pathname = `/${building}`;
+        await (await openDatabase({ kind: "postgres", url: url.toString() })).close();
+        await admin.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
+      } finally {
+        await admin.query("SELECT pg_advisory_unlock(727073)");
+      }
+    });
+    return name;
+  })();
+  return serverTemplateName;
 }
 
 function dropDatabase(serverUrl: string, databaseName: string): Promise<unknown> {
