@@ -211,7 +211,7 @@ async function openOverWire(
   try {
     ({ applied } = await applyMigrations(pgClientExecutor(migrationClient), options.migrationsDir));
     // pg-boss's schema (the job runner, ADR 027) is part of every database the app opens, like a migration.
-    await ensureJobSchema(overDriver(migrationClient));
+    await ensureJobSchema(overDriver(migrationClient, { oneConnection: true }));
   } finally {
     await migrationClient.end();
   }

@@ -11,8 +11,21 @@ export type QueryDriver = { query(config: { text: string; values?: unknown[] }):
  * one PGlite session, where named prepared statements would collide, ADR 015), and node-postgres's result as it
  * is, an array for a multi-statement query, which pg-boss reads statement by statement.
  */
-export function overDriver(driver: QueryDriver): Db {
-  return { executeSql: (text, values) => driver.query({ text, values: values ?? [] }) as Promise<{ rows: unknown[] }> };
+export function overDriver(driver: QueryDriver, options: { oneConnection?: boolean } = {}): Db {
+  return {
+    async executeSql(text, values) {
+      try {
+        return (await driver.query({ text, values: values ?? [] })) as { rows: unknown[] };
+      } catch (error) {
+        // pg-boss runs some multi-statement blocks in an explicit transaction and swallows some of their failures
+        // (an install that lost the race to another instance). A pool drops a connection whose statement failed;
+        // one connection (the migration client) must leave the aborted transaction itself, or every later
+        // statement fails with "current transaction is aborted".
+        if (options.oneConnection) await driver.query({ text: "ROLLBACK" }).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
 }
 
 /**
