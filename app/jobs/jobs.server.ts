@@ -162,6 +162,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   let stopped = true;
   let again = false;
   let schedulesCheckedAt = 0;
+  // Once a minute is enough for daily and hourly work; a shorter period (a test's seconds) is looked at as often.
+  const scheduleCheckMs = Math.min(SCHEDULE_CHECK_MS, ...schedules.map((schedule) => periodSeconds(schedule) * 1000));
 
   function ready(): Promise<void> {
     prepared ??= (async () => {
@@ -180,8 +182,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   async function ensureSchedules(force: boolean): Promise<void> {
-    // Once a minute is enough for daily and hourly work; not a statement per schedule on every poll.
-    if (!force && Date.now() - schedulesCheckedAt < SCHEDULE_CHECK_MS) return;
+    // Not a statement per schedule on every poll.
+    if (!force && Date.now() - schedulesCheckedAt < scheduleCheckMs) return;
     schedulesCheckedAt = Date.now();
     for (const schedule of schedules) {
       // One job per slot ever (pg-boss's unique index on the slot and key, kept while the finished job is kept).
@@ -287,7 +289,7 @@ function periodSeconds(schedule: Schedule): number {
 
 function scheduleQueueOptions(schedule: Schedule): QueueOptions {
   // A failed run is not retried: the next period runs it again.
-  return { retryLimit: 0, expireInSeconds: schedule.leaseSeconds ?? periodSeconds(schedule), deleteAfterSeconds: Math.max(KEEP_FINISHED_SECONDS, 2 * periodSeconds(schedule)) };
+  return { retryLimit: 0, expireInSeconds: Math.max(1, Math.round(schedule.leaseSeconds ?? periodSeconds(schedule))), deleteAfterSeconds: Math.max(KEEP_FINISHED_SECONDS, 2 * periodSeconds(schedule)) };
 }
 
 /** A failure's kind for the log and the job's output: an error's name and code, never its message. */
