@@ -90,7 +90,7 @@ export default defineConfig<{ provider: ProviderId; behindProxy: boolean }>({
     ...laneApps(0).map((app) => ({
       name: app.provider,
       // Pages and sign-in are the same whichever provider is active: those specs run against the Stripe app only.
-      testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|lifecycle|beyond)\.spec\.ts/,
+      testMatch: app.provider === "stripe" ? /.*\.spec\.ts/ : /(billing-portal|billing-truth|lifecycle|beyond)\.spec\.ts/,
       testIgnore: /tls-proxy\.spec\.ts/,
       // baseURL: the lane's app for this provider (e2e/fixtures.ts).
       use: { ...devices["Desktop Chrome"], provider: app.provider },
