@@ -3,10 +3,11 @@ import { defineConfig, devices } from "@playwright/test";
 import type { ProviderId } from "./app/billing/providers/provider.ts";
 import { E2E_LANES, laneApps, proxiedApp } from "./e2e/apps.ts";
 
-// Debian's Chromium where it is installed (this project's machines have no
-// access to Playwright's browser downloads); Playwright's own browser elsewhere.
-const systemChromium = "/usr/bin/chromium";
-const launchOptions = existsSync(systemChromium)
+// Debian's Chromium where it is installed (this project's machines have no access to Playwright's browser
+// downloads); Playwright's own browser elsewhere. Its headless shell first: the same Blink without the full
+// browser (what Playwright itself runs headless), about a third less CPU for the suite than `chromium --headless`.
+const systemChromium = ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"].find((path) => existsSync(path));
+const launchOptions = systemChromium
   ? {
       executablePath: systemChromium,
       args: [
