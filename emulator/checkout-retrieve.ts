@@ -1,11 +1,13 @@
 import type { ProviderId } from "~/billing/providers/provider.ts";
-import { stripeCheckoutSession, type CheckoutSessions } from "./checkout-sessions.ts";
+import { polarCheckout, stripeCheckoutSession, type CheckoutSessions } from "./checkout-sessions.ts";
+import { errorBody as polarErrorBody } from "./polar-api.ts";
 import { authenticate, responseHeaders, stripeError } from "./stripe-api.ts";
 import type { SubscriptionStore } from "./subscriptions.ts";
 import { stripeSubscription } from "./webhook-events.ts";
 import { jsonResponse, type EmulatorRequest, type EmulatorResponse } from "./wire.ts";
 
 const STRIPE_SESSION_PATH = /^\/v1\/checkout\/sessions\/([^/]+)$/;
+const POLAR_CHECKOUT_PATH = /^\/v1\/checkouts\/([^/]+)$/;
 const STRIPE_EXPIRE_PATH = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/;
 
 /**
@@ -18,6 +20,7 @@ export function handleCheckoutRetrieveApi(
   sessions: CheckoutSessions,
   subscriptions: SubscriptionStore,
 ): EmulatorResponse | undefined {
+  if (provider === "polar") return retrievePolarCheckout(request, sessions);
   if (provider !== "stripe") return undefined;
   if (request.method === "POST") return expireStripeSession(request, sessions);
   if (request.method !== "GET") return undefined;
@@ -40,6 +43,15 @@ export function handleCheckoutRetrieveApi(
   const subscription = session.subscriptionId ? subscriptions.get("stripe", session.subscriptionId) : undefined;
   if (expand.includes("subscription") && subscription) body.subscription = stripeSubscription(subscription);
   return jsonResponse(200, body, responseHeaders(request));
+}
+
+/** Polar's `GET /v1/checkouts/{id}` (`checkouts.get`): the Checkout, 404 `ResourceNotFound` for an unknown id. */
+function retrievePolarCheckout(request: EmulatorRequest, sessions: CheckoutSessions): EmulatorResponse | undefined {
+  const id = POLAR_CHECKOUT_PATH.exec(request.path)?.[1];
+  if (request.method !== "GET" || id === undefined) return undefined;
+  if (request.bearerToken === null || !/^polar_[a-z]+_\w+$/.test(request.bearerToken)) return jsonResponse(401, polarErrorBody(401));
+  const session = sessions.byId("polar", decodeURIComponent(id));
+  return session ? jsonResponse(200, polarCheckout(session)) : jsonResponse(404, polarErrorBody(404));
 }
 
 /** `GET /v1/checkout/sessions?status=open&customer=…|customer_details[email]=…` (`checkout.sessions.list`), one page. */

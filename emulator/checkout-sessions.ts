@@ -77,9 +77,12 @@ export class CheckoutSessions {
     return session;
   }
 
-  /** A session by its id (Stripe's id is also its page token), or undefined. */
+  /** A session by its id (Stripe's id is also its page token; Polar's page token is its client secret), or undefined. */
   byId(provider: ProviderId, id: string): CheckoutSession | undefined {
-    return provider === "stripe" ? this.#byToken.peek(`stripe:${id}`) : undefined;
+    if (provider === "stripe") return this.#byToken.peek(`stripe:${id}`);
+    if (provider !== "polar") return undefined;
+    for (const session of this.#byToken.values()) if (session.provider === "polar" && session.id === id) return session;
+    return undefined;
   }
 
   /** The session a hosted page path names, "expired", or undefined. */
@@ -170,13 +173,16 @@ export function polarCheckout(session: CheckoutSession) {
     product_id: session.plan.polarProductId,
     product_price_id: polarPriceId(session.plan),
     discount_id: null,
-    customer_id: null,
+    // Set once paid: the customer the checkout made or found.
+    customer_id: session.status === "complete" ? session.customerId : null,
     customer_name: null,
     customer_email: session.email,
     external_customer_id: session.externalCustomerId,
     metadata: session.metadata,
     customer_metadata: {},
-    subscription_id: session.subscriptionId,
+    // Polar sets this only when the checkout upgraded an existing (free) subscription; a new one carries
+    // `checkout_id` instead (PROVIDERS.md §5.3).
+    subscription_id: null,
     products: [polarProduct(session.plan)],
     product: polarProduct(session.plan),
   };

@@ -316,10 +316,15 @@ function newId(provider: ProviderId, kind: "sub" | "customer" | "item" | "order"
   return `${prefix}_${randomBytes(18).toString("base64url").replace(/[-_]/g, "0")}`;
 }
 
-/** Stripe and Polar fill the checkout id into a success URL that asks for it. */
+/**
+ * Stripe and Polar fill the checkout id into a success URL that asks for it; Lemon Squeezy fills its link variables
+ * (`[order_id]`: PROVIDERS.md §5.3 says whether it does so for an API-set redirect is unconfirmed; the emulator
+ * does, and the app reads a literal `[order_id]` as no reference).
+ */
 function successUrl(session: CheckoutSession): string {
-  const template = session.provider === "stripe" ? "{CHECKOUT_SESSION_ID}" : session.provider === "polar" ? "{CHECKOUT_ID}" : null;
-  return template === null ? session.successUrl! : session.successUrl!.replaceAll(template, session.id);
+  if (session.provider === "lemonsqueezy") return session.successUrl!.replaceAll("[order_id]", session.orderId ?? "");
+  const template = session.provider === "stripe" ? "{CHECKOUT_SESSION_ID}" : "{CHECKOUT_ID}";
+  return session.successUrl!.replaceAll(template, session.id);
 }
 
 function redirect(location: string): EmulatorResponse {

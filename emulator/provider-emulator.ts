@@ -9,6 +9,7 @@ import { EmulatorLifecycle, type LifecycleOptions } from "./lifecycle.ts";
 import { lemonSqueezyApi } from "./lemonsqueezy-api.ts";
 import { handleStripeSubscriptionApi } from "./stripe-subscriptions.ts";
 import { handleStripeInvoiceApi, stripeInvoicePage } from "./stripe-invoices.ts";
+import { handleOrdersAndInvoicesApi, invoicePage } from "./orders-and-invoices.ts";
 import { type Mailbox, startMailbox } from "./mailbox.ts";
 import { handleLemonSqueezySubscriptionApi } from "./lemonsqueezy-subscriptions.ts";
 import { polarApi } from "./polar-api.ts";
@@ -109,6 +110,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
       return send(res, mailbox.handle(request) ?? (await lifecycleControl(request, lifecycle)) ?? control(request));
     }
     if (request.path.startsWith("/invoices/stripe/")) return send(res, stripeInvoicePage(request));
+    if (request.path.startsWith("/invoices/")) return send(res, invoicePage(request));
     if (request.path.startsWith("/checkout/")) return send(res, await lifecycle.handleCheckoutPage(request));
     if (request.path.startsWith("/portal/")) {
       const deepLinked = deepLinks.handle(request);
@@ -142,7 +144,10 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
         : provider === "stripe"
           ? (handleStripeSubscriptionApi(request, subscriptions) ?? handleStripeInvoiceApi(request, subscriptions))
           : undefined;
-    const listed = subscriptionApi ?? handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext());
+    const listed =
+      subscriptionApi ??
+      handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext()) ??
+      handleOrdersAndInvoicesApi(provider, request, subscriptions, lifecycle.eventContext(), origin);
     return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 

@@ -390,7 +390,8 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
   );
 }
 
-function lemonSqueezyOrder(subscription: EmulatedSubscription) {
+/** Lemon Squeezy's `orders` resource for the order that started the subscription. */
+export function lemonSqueezyOrder(subscription: EmulatedSubscription) {
   const { plan } = subscription;
   const orderId = subscription.orderId ?? "0";
   return jsonApiResource(
@@ -429,7 +430,8 @@ function lemonSqueezyOrder(subscription: EmulatedSubscription) {
   );
 }
 
-function lemonSqueezyInvoice(subscription: EmulatedSubscription, status: "paid" | "pending", reason: "initial" | "renewal") {
+/** Lemon Squeezy's `subscription-invoices` resource for the subscription's current period. */
+export function lemonSqueezyInvoice(subscription: EmulatedSubscription, status: "paid" | "pending", reason: "initial" | "renewal") {
   const { plan } = subscription;
   return jsonApiResource(
     "subscription-invoices",

@@ -5,110 +5,151 @@ import { parseConfig } from "~/config/env.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { pay } from "../emulator/lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
+import type { ProviderId } from "~/billing/providers/provider.ts";
 import { createTestDatabase } from "./database.ts";
 
-// Issue 16, item 5 (SPEC "Plans and checkout", confirmation without waiting), Stripe: the success URL names the
-// checkout session; back on /account the app retrieves it through the real SDK from the emulator and applies its
-// subscription at once, while webhook delivery fails (the app's address does not resolve).
+// Issue 16, items 5 and 9 (SPEC "Plans and checkout", confirmation without waiting; "Account page", invoices), for
+// each provider: the success URL names the checkout (Stripe `session_id`, Polar `checkout_id`, Lemon Squeezy
+// `order_id`); back on /account the app retrieves it through the real SDK from the emulator and applies its
+// subscription at once, while webhook delivery fails (the app's address does not resolve). Then the owner's
+// invoices or receipts, with the provider's link.
 
 const APP = "http://app.test";
 
 let emulator: ProviderEmulator;
-let services: Services;
 beforeAll(async () => {
   emulator = await startProviderEmulator({ appReturnUrl: `${APP}/account` });
-  services = await startServices(
-    // No demo users: their password hashing is not what is tested here.
-    { ...parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: "stripe", PAYMENT_EMULATOR: "1", PAYMENT_EMULATOR_URL: emulator.origin }), seedDemoData: false },
-    { database: await createTestDatabase() },
-  );
 }, 60_000);
-afterAll(async () => {
-  await services.stop();
-  await emulator.close();
-});
+afterAll(() => emulator.close());
 
-const prisma = () => services.database.prisma;
-let n = 0;
-const newUser = async () => (await prisma().user.create({ data: { email: `confirm-${++n}@example.test` } })).id;
+/** What differs between the providers' references: a well-formed one that names nothing, and each one's own shape. */
+const REFERENCES: Record<ProviderId, { shape: RegExp; unknown: string }> = {
+  stripe: { shape: /^cs_test_/, unknown: "cs_test_doesNotExist000" },
+  polar: { shape: /^[0-9a-f-]{36}$/, unknown: "00000000-0000-4000-8000-000000000000" },
+  lemonsqueezy: { shape: /^\d+$/, unknown: "999999999" },
+};
 
-/** Opens a checkout as the app does, pays it on the hosted page, and answers the session id the return URL names. */
-async function paidCheckout(userId: string): Promise<string> {
-  const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
-  const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-  const started = await checkout.start({ userId, input: { plan: "pro" } });
-  if (!started.ok) throw new Error("checkout did not start");
-  const paid = await pay(started.url);
-  const back = new URL(paid.headers.get("location")!);
-  expect(`${back.origin}${back.pathname}`).toBe(`${APP}/account`);
-  expect(back.searchParams.get("checkout")).toBe("success");
-  return back.searchParams.get(services.checkoutConfirmation.referenceParam!)!;
-}
+describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirmed on return", (providerId) => {
+  let services: Services;
+  beforeAll(async () => {
+    services = await startServices(
+      // No demo users: their password hashing is not what is tested here.
+      { ...parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_PROVIDER: providerId, PAYMENT_EMULATOR: "1", PAYMENT_EMULATOR_URL: emulator.origin }), seedDemoData: false },
+      { database: await createTestDatabase() },
+    );
+  }, 60_000);
+  afterAll(() => services?.stop());
 
-const liveOf = (userId: string) => prisma().subscription.findMany({ where: { userId }, select: { status: true, plan: true, quantity: true } });
+  const prisma = () => services.database.prisma;
+  let n = 0;
+  const newUser = async () => {
+    const user = await prisma().user.create({ data: { email: `confirm-${providerId}-${++n}@example.test` } });
+    return { id: user.id, email: user.email };
+  };
 
-describe("Stripe checkout confirmed on return", () => {
-  test("the success URL names the session, and retrieving it applies the subscription before any webhook", async () => {
-    const userId = await newUser();
-    const sessionId = await paidCheckout(userId);
-    expect(sessionId).toMatch(/^cs_test_/);
-    expect(await liveOf(userId)).toEqual([]);
+  /** Opens a checkout as the app does, pays it on the hosted page, and answers the reference the return URL names. */
+  async function paidCheckout(user: { id: string }): Promise<string> {
+    const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
+    const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
+    const started = await checkout.start({ userId: user.id, input: { plan: "pro" } });
+    if (!started.ok) throw new Error("checkout did not start");
+    const paid = await pay(started.url);
+    const back = new URL(paid.headers.get("location")!);
+    expect(`${back.origin}${back.pathname}`).toBe(`${APP}/account`);
+    expect(back.searchParams.get("checkout")).toBe("success");
+    return back.searchParams.get(services.checkoutConfirmation.referenceParam!)!;
+  }
 
-    expect(await services.checkoutConfirmation.confirmReturn(userId, new URLSearchParams({ checkout: "success", session_id: sessionId }))).toBe("applied");
+  const liveOf = (userId: string) => prisma().subscription.findMany({ where: { userId }, select: { status: true, plan: true } });
+  const calls = () => emulator.requests(providerId).length;
 
-    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "pro", quantity: 1 }]);
-    expect(await prisma().customer.count({ where: { userId, provider: "stripe" } })).toBe(1);
-    const lines = await prisma().billingActivity.findMany({ where: { userId, action: "subscription_change" } });
+  test("the success URL names the checkout, and retrieving it applies the subscription before any webhook", async () => {
+    const user = await newUser();
+    const reference = await paidCheckout(user);
+    expect(reference).toMatch(REFERENCES[providerId].shape);
+    expect(await liveOf(user.id)).toEqual([]);
+
+    const back = new URLSearchParams({ checkout: "success", [services.checkoutConfirmation.referenceParam!]: reference });
+    expect(await services.checkoutConfirmation.confirmReturn(user, back)).toBe("applied");
+
+    expect(await liveOf(user.id)).toEqual([{ status: "active", plan: "pro" }]);
+    expect(await prisma().customer.count({ where: { userId: user.id, provider: providerId } })).toBe(1);
+    const lines = await prisma().billingActivity.findMany({ where: { userId: user.id, action: "subscription_change" } });
     expect(lines.map((line) => line.outcome)).toEqual(["started"]);
 
     // Again (a reload): the same state, no second line; through the page's door, no provider call at all.
-    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
-    expect(await prisma().billingActivity.count({ where: { userId, action: "subscription_change" } })).toBe(1);
-    const calls = emulator.requests("stripe").length;
-    const back = new URLSearchParams({ checkout: "success", session_id: sessionId });
-    expect(await services.checkoutConfirmation.confirmReturn(userId, back)).toBe("none");
-    expect(emulator.requests("stripe").length).toBe(calls);
+    expect(await services.checkoutConfirmation.confirm(user, reference)).toBe("applied");
+    expect(await prisma().billingActivity.count({ where: { userId: user.id, action: "subscription_change" } })).toBe(1);
+    const before = calls();
+    expect(await services.checkoutConfirmation.confirmReturn(user, back)).toBe("none");
+    expect(calls()).toBe(before);
   });
 
-  test("another user's session changes nothing", async () => {
+  test("another user's checkout changes nothing", async () => {
     const owner = await newUser();
-    const sessionId = await paidCheckout(owner);
+    const reference = await paidCheckout(owner);
     const other = await newUser();
 
-    expect(await services.checkoutConfirmation.confirm(other, sessionId)).toBe("not-yours");
+    expect(await services.checkoutConfirmation.confirm(other, reference)).toBe("not-yours");
 
-    expect(await liveOf(other)).toEqual([]);
-    expect(await liveOf(owner)).toEqual([]);
-    expect(await prisma().customer.count({ where: { userId: { in: [owner, other] } } })).toBe(0);
+    expect(await liveOf(other.id)).toEqual([]);
+    expect(await liveOf(owner.id)).toEqual([]);
+    expect(await prisma().customer.count({ where: { userId: { in: [owner.id, other.id] } } })).toBe(0);
   });
 
-  test("a forged or unknown reference changes nothing and reaches no provider when it is not a session id", async () => {
-    const userId = await newUser();
-    expect(await services.checkoutConfirmation.confirm(userId, "cs_test_doesNotExist000")).toBe("unknown");
-    const before = emulator.requests("stripe").length;
-    expect(await services.checkoutConfirmation.confirm(userId, "../v1/customers")).toBe("unknown");
-    expect(emulator.requests("stripe").length).toBe(before);
-    expect(await liveOf(userId)).toEqual([]);
+  test("a forged or unknown reference changes nothing and reaches no provider when it is not the provider's id", async () => {
+    const user = await newUser();
+    expect(await services.checkoutConfirmation.confirm(user, REFERENCES[providerId].unknown)).toBe("unknown");
+    const before = calls();
+    for (const forged of ["../v1/customers", "[order_id]", "{CHECKOUT_ID}", ""]) {
+      expect(await services.checkoutConfirmation.confirm(user, forged)).toBe("unknown");
+    }
+    expect(calls()).toBe(before);
+    expect(await liveOf(user.id)).toEqual([]);
   });
 
   test("a provider that cannot be reached leaves it being confirmed", async () => {
-    const userId = await newUser();
-    const sessionId = await paidCheckout(userId);
-    emulator.failNext("stripe", { status: 500, times: 2 });
+    const user = await newUser();
+    const reference = await paidCheckout(user);
+    emulator.failNext(providerId, { status: 500, times: 2 });
 
-    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("unreachable");
-    expect(await liveOf(userId)).toEqual([]);
+    expect(await services.checkoutConfirmation.confirm(user, reference)).toBe("unreachable");
+    expect(await liveOf(user.id)).toEqual([]);
   });
 
-  // Issue 16, item 7: "Choose Pro" in one tab, "Choose Starter" in another.
-  test("a new checkout expires the user's earlier one still open: only the newer can be paid", async () => {
-    const userId = await newUser();
+  // Issue 16, item 9: the owner's recent invoices or receipts, with the provider's link.
+  test("the account page's invoices: date, amount, status and the provider's link; a failure is one short sentence", async () => {
+    const user = await newUser();
+    expect(await services.invoices.recent(user.id)).toEqual({ kind: "none" });
+    await services.checkoutConfirmation.confirm(user, await paidCheckout(user));
+
+    const view = await services.invoices.recent(user.id);
+    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
+    const url = view.kind === "list" ? view.invoices[0]!.url! : "";
+    expect(url.startsWith(`${emulator.origin}/invoices/${providerId}/`)).toBe(true);
+    expect((await fetch(url)).status).toBe(200);
+
+    // Asked again within a minute: from the instance's short cache, no provider call.
+    const before = calls();
+    expect(await services.invoices.recent(user.id)).toEqual(view);
+    expect(calls()).toBe(before);
+
+    const other = await newUser();
+    await services.checkoutConfirmation.confirm(other, await paidCheckout(other));
+    emulator.failNext(providerId, { status: 500, times: 2, body: { error: { message: "Something broke" } } });
+    const failed = await services.invoices.recent(other.id);
+    expect(failed).toEqual({ kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." });
+  });
+
+  // Issue 16, item 7: "Choose Pro" in one tab, "Choose Starter" in another. Only Stripe can expire a checkout.
+  test.runIf(providerId === "stripe")("a new checkout expires the user's earlier one still open: only the newer can be paid", async () => {
+    const user = await newUser();
     const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
     const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-    const first = await checkout.start({ userId, input: { plan: "pro" } });
+    const first = await checkout.start({ userId: user.id, input: { plan: "pro" } });
     const other = await newUser();
-    const othersOpen = await checkout.start({ userId: other, input: { plan: "pro" } });
-    const second = await checkout.start({ userId, input: { plan: "starter" } });
+    const othersOpen = await checkout.start({ userId: other.id, input: { plan: "pro" } });
+    const second = await checkout.start({ userId: user.id, input: { plan: "starter" } });
     if (!first.ok || !second.ok || !othersOpen.ok) throw new Error("checkout did not start");
 
     expect((await pay(first.url)).status).toBe(410);
@@ -116,32 +157,7 @@ describe("Stripe checkout confirmed on return", () => {
     const paid = await pay(second.url);
     expect(paid.status).toBe(303);
     const sessionId = new URL(paid.headers.get("location")!).searchParams.get("session_id")!;
-    expect(await services.checkoutConfirmation.confirm(userId, sessionId)).toBe("applied");
-    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "starter", quantity: 1 }]);
-  });
-
-  // Issue 16, item 9: the owner's recent invoices, with the provider's hosted link.
-  test("the account page's invoices: date, amount, status and Stripe's hosted link; a failure is one short sentence", async () => {
-    const userId = await newUser();
-    expect(await services.invoices.recent(userId)).toEqual({ kind: "none" });
-    const sessionId = await paidCheckout(userId);
-    await services.checkoutConfirmation.confirm(userId, sessionId);
-
-    const view = await services.invoices.recent(userId);
-    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
-    const url = view.kind === "list" ? view.invoices[0]!.url! : "";
-    expect(url.startsWith(`${emulator.origin}/invoices/stripe/in_`)).toBe(true);
-    expect((await fetch(url)).status).toBe(200);
-
-    // Asked again within a minute: from the instance's short cache, no provider call.
-    const calls = emulator.requests("stripe").length;
-    expect(await services.invoices.recent(userId)).toEqual(view);
-    expect(emulator.requests("stripe").length).toBe(calls);
-
-    const other = await newUser();
-    await services.checkoutConfirmation.confirm(other, await paidCheckout(other));
-    emulator.failNext("stripe", { status: 500, times: 2, body: { error: { message: "Something broke" } } });
-    const failed = await services.invoices.recent(other);
-    expect(failed).toEqual({ kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." });
+    expect(await services.checkoutConfirmation.confirm(user, sessionId)).toBe("applied");
+    expect(await liveOf(user.id)).toEqual([{ status: "active", plan: "starter" }]);
   });
 });

@@ -2,7 +2,7 @@ import type { PrismaClient } from "~/db/generated/client.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { callProvider } from "./provider-call.server.ts";
-import type { BillingProvider } from "./providers/provider.ts";
+import type { BillingProvider, CheckoutOwner } from "./providers/provider.ts";
 import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
 import type { WebhookService } from "./webhooks.server.ts";
 
@@ -34,22 +34,23 @@ export function createCheckoutConfirmation(deps: {
      * `/account?checkout=success&…`: confirms the checkout the URL names, unless the user already has a live
      * subscription at the provider (its webhook came first, or this is a reload): then nothing is asked.
      */
-    async confirmReturn(userId: string, query: URLSearchParams): Promise<ConfirmOutcome | "none"> {
+    async confirmReturn(user: CheckoutOwner, query: URLSearchParams): Promise<ConfirmOutcome | "none"> {
       const reference = referenceParam && query.get("checkout") === "success" ? query.get(referenceParam) : null;
       if (!reference) return "none";
       const live = await prisma.subscription.count({
-        where: { userId, provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+        where: { userId: user.id, provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
       });
-      return live > 0 ? "none" : this.confirm(userId, reference);
+      return live > 0 ? "none" : this.confirm(user, reference);
     },
 
-    async confirm(userId: string, reference: string): Promise<ConfirmOutcome> {
+    async confirm(user: CheckoutOwner, reference: string): Promise<ConfirmOutcome> {
       if (!provider.retrieveCheckout) return "unsupported";
+      const userId = user.id;
       const call = await callProvider({
         action: "checkout",
         userId,
         limit: deps.providerCalls,
-        call: () => provider.retrieveCheckout!(reference),
+        call: () => provider.retrieveCheckout!(reference, user),
       });
       if (!call.ok) return "unreachable";
       const checkout = call.value;

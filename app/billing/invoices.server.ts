@@ -5,6 +5,8 @@ import type { BillingProvider, ProviderInvoice } from "./providers/provider.ts";
 
 /** A customer's list is asked again at most this often: reloading the account page costs no provider call. */
 const INVOICES_FRESH_MS = 60_000;
+/** Where invoices are listed per subscription (Lemon Squeezy), the owner's newest this many are asked. */
+const SUBSCRIPTIONS_ASKED = 3;
 
 /** The account page's invoice list (SPEC "Account page"): words and links only, formatted on the server. */
 export type InvoicesView =
@@ -34,10 +36,20 @@ export function createInvoices(deps: { prisma: PrismaClient; provider: BillingPr
       });
       if (!customer) return { kind: "none" };
       const cached = recentlyAsked.get(customer.providerCustomerId);
+      // Lemon Squeezy lists invoices per subscription: the owner's, newest first, a few at most.
+      const subscriptions = cached
+        ? []
+        : await prisma.subscription.findMany({
+            where: { userId, provider: provider.id, providerCustomerId: customer.providerCustomerId },
+            orderBy: { createdAt: "desc" },
+            take: SUBSCRIPTIONS_ASKED,
+            select: { providerSubscriptionId: true },
+          });
+      const owner = { providerCustomerId: customer.providerCustomerId, providerSubscriptionIds: subscriptions.map((row) => row.providerSubscriptionId) };
       // Not counted against the user's provider calls: a page view is not a click, and must not use up the portal's.
       const call = cached
         ? ({ ok: true, value: cached } as const)
-        : await callProvider({ action: "invoices", userId, free: true, call: () => provider.listInvoices!(customer.providerCustomerId) });
+        : await callProvider({ action: "invoices", userId, free: true, call: () => provider.listInvoices!(owner) });
       if (call.ok && !cached) recentlyAsked.set(customer.providerCustomerId, call.value);
       if (!call.ok) return { kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." };
       if (call.value.length === 0) return { kind: "none" };

@@ -19,7 +19,7 @@ export async function loader({ request }: Route.LoaderArgs) {
   const query = new URL(request.url).searchParams;
   const checkoutReturned = query.get("checkout") === "success";
   // Back from checkout: ask the provider for the checkout the URL names, so the plan shows on this first page.
-  await services.checkoutConfirmation.confirmReturn(user.id, query);
+  await services.checkoutConfirmation.confirmReturn({ id: user.id, email: user.email }, query);
   const rows = await services.database.prisma.user.findUniqueOrThrow({
     where: { id: user.id },
     select: {

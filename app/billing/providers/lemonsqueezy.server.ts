@@ -2,8 +2,10 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import {
   createCheckout,
   getCustomer,
+  getOrder,
   getSubscription,
   lemonSqueezySetup,
+  listSubscriptionInvoices,
   listSubscriptions,
   type Subscription,
 } from "@lemonsqueezy/lemonsqueezy.js";
@@ -20,6 +22,7 @@ import type {
   BillingProvider,
   CheckoutRequest,
   PortalIntent,
+  ProviderInvoice,
   ProviderModule,
   ProviderSettingsBase,
   SubscriptionListQuery,
@@ -143,7 +146,9 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       // SPEC: `checkout_data.custom` comes back as `meta.custom_data` on the order and subscription events.
       const result = await createCheckout(options.storeId, variant, {
         checkoutData: { email: user.email, custom: { user_id: user.id } },
-        productOptions: { redirectUrl: successUrl },
+        // `[order_id]` is Lemon Squeezy's link variable: where it fills it in, the return names the order
+        // (confirmation without waiting); where it does not, the literal is no order id and the webhook confirms.
+        productOptions: { redirectUrl: withOrderReference(successUrl) },
       });
       if (result.error) failFromStatus(result.statusCode);
       const url = result.data?.data?.attributes?.url;
@@ -154,6 +159,57 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
     async listSubscriptionPage(query) {
       lemonSqueezySetup({ apiKey: options.apiKey });
       return listLemonSqueezySubscriptionPage(options.storeId, query);
+    },
+
+    checkoutReferenceParam: ORDER_REFERENCE_PARAM,
+
+    async retrieveCheckout(reference, owner) {
+      // An order id is all the user can put in the URL; anything else is no order of ours, and is not sent.
+      if (!NUMERIC_ID.test(reference) || reference.length > 20) return null;
+      const observedAt = observedNow();
+      lemonSqueezySetup({ apiKey: options.apiKey });
+      const { statusCode, data, error } = await getOrder(reference, { include: ["subscriptions"] });
+      if (statusCode === 404) return null;
+      if (error) failFromStatus(statusCode);
+      const parsed = lemonSqueezyRetrievedOrder.safeParse(data);
+      if (!parsed.success) return fail("unavailable", "malformed order");
+      const order = parsed.data.data.attributes;
+      // An order carries no custom data: it is the owner's when it was paid with the owner's email (the checkout's).
+      const userId = order.user_email.toLowerCase() === owner.email.toLowerCase() ? owner.id : null;
+      if (order.status !== "paid" || (options.storeId && String(order.store_id) !== options.storeId)) {
+        return { userId, complete: false, subscription: null, answeredAt: observedAt };
+      }
+      const made = (parsed.data.included ?? []).find((resource) => resource.type === "subscriptions");
+      const event = made ? parseLemonSqueezyEvent({ eventId: "confirm", type: "subscription_updated", payload: { data: made } }) : null;
+      const subscription =
+        event && (event.kind === "subscription-upserted" || event.kind === "subscription-deleted")
+          ? { userId, providerCustomerId: event.providerCustomerId, subscription: event.subscription }
+          : null;
+      return { userId, complete: subscription !== null, subscription, answeredAt: observedAt };
+    },
+
+    async listInvoices({ providerSubscriptionIds }) {
+      lemonSqueezySetup({ apiKey: options.apiKey });
+      // No customer filter: each of the owner's subscriptions is asked for its invoices (a few subscriptions at most).
+      const pages = await Promise.all(
+        providerSubscriptionIds.filter((id) => NUMERIC_ID.test(id)).map(async (subscriptionId) => {
+          const { statusCode, data, error } = await listSubscriptionInvoices({ filter: { subscriptionId }, page: { size: INVOICES_LISTED } });
+          if (error) failFromStatus(statusCode);
+          const parsed = lemonSqueezyInvoiceList.safeParse(data);
+          if (!parsed.success) return fail("unavailable", "list without data");
+          return parsed.data.data;
+        }),
+      );
+      return pages
+        .flat()
+        .flatMap(({ attributes: invoice }): ProviderInvoice[] => {
+          const status = LEMON_SQUEEZY_INVOICE_STATUSES[invoice.status];
+          if (!status) return [];
+          const url = invoice.urls?.invoice_url;
+          return [{ date: new Date(invoice.created_at), amount: invoice.total, currency: invoice.currency, status, url: isPortalUrl(url) ? url : null }];
+        })
+        .toSorted((a, b) => b.date.getTime() - a.date.getTime())
+        .slice(0, INVOICES_LISTED);
     },
   };
 
@@ -312,6 +368,45 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
   }
   return { kind: "ignored" };
 }
+
+const ORDER_REFERENCE_PARAM = "order_id";
+
+/** The success URL with Lemon Squeezy's `[order_id]` link variable. */
+function withOrderReference(successUrl: string): string {
+  return `${successUrl}${successUrl.includes("?") ? "&" : "?"}${ORDER_REFERENCE_PARAM}=[order_id]`;
+}
+
+/** Invoices listed on the account page. */
+const INVOICES_LISTED = 10;
+
+/** Lemon Squeezy's invoice words in the account page's. */
+const LEMON_SQUEEZY_INVOICE_STATUSES: Record<string, ProviderInvoice["status"] | undefined> = {
+  paid: "paid",
+  pending: "open",
+  void: "void",
+  refunded: "refunded",
+};
+
+const lemonSqueezyRetrievedOrder = z.object({
+  data: z.object({
+    attributes: z.object({ user_email: z.string(), status: z.string(), store_id: z.union([z.string(), z.number()]) }),
+  }),
+  included: z.array(z.object({ type: z.string(), id: z.union([z.string(), z.number()]), attributes: z.record(z.string(), z.unknown()) })).nullish(),
+});
+
+const lemonSqueezyInvoiceList = z.object({
+  data: z.array(
+    z.object({
+      attributes: z.object({
+        status: z.string(),
+        total: z.number().int(),
+        currency: z.string(),
+        created_at: z.string(),
+        urls: z.object({ invoice_url: z.string().nullish() }).nullish(),
+      }),
+    }),
+  ),
+});
 
 /** Lemon Squeezy's largest page (PROVIDERS.md §5.1: unconfirmed; 100 is what its docs name). */
 const LEMON_SQUEEZY_PAGE_SIZE = 100;

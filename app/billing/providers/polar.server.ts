@@ -11,6 +11,7 @@ import type {
   BillingEvent,
   BillingProvider,
   CheckoutRequest,
+  ProviderInvoice,
   ProviderModule,
   ProviderSettingsBase,
   SubscriptionListQuery,
@@ -106,7 +107,8 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
           external_customer_id: user.id,
           customer_email: user.email,
           metadata: { user_id: user.id },
-          success_url: successUrl,
+          // Polar fills the template in, so the return names its checkout (confirmation without waiting).
+          success_url: withCheckoutReference(successUrl),
           return_url: cancelUrl,
         });
       } catch (error) {
@@ -117,7 +119,120 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
     },
 
     listSubscriptionPage: (query) => listPolarSubscriptionPage(polar, query),
+
+    checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
+
+    async retrieveCheckout(reference) {
+      // A checkout id is all the user can put in the URL; anything else is no checkout of ours, and is not sent.
+      if (!UUID.test(reference)) return null;
+      const observedAt = observedNow();
+      let answer: unknown;
+      try {
+        answer = await polar.checkouts.get(reference);
+      } catch (error) {
+        if (error instanceof errors.ResourceNotFound) return null;
+        throw toProviderError(error);
+      }
+      const parsed = polarRetrievedCheckout.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("polar", "unavailable", "malformed checkout");
+      const checkout = parsed.data;
+      const userId = checkout.external_customer_id ?? checkout.metadata?.user_id ?? null;
+      // `succeeded`: paid and the subscription made. `confirmed` is still processing (no order yet): being confirmed.
+      if (checkout.status !== "succeeded" || !checkout.customer_id) return { userId, complete: false, subscription: null, answeredAt: observedAt };
+      // The checkout's `subscription_id` names only an upgraded subscription (PROVIDERS.md §5.3): the new one carries
+      // `checkout_id`, so the customer's newest subscriptions are read and the one this checkout made is kept.
+      let list: Awaited<ReturnType<typeof polar.subscriptions.list>>;
+      try {
+        list = await polar.subscriptions.list({ customer_id: checkout.customer_id, limit: 10, sorting: ["-started_at"] });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      const made = (Array.isArray(list?.items) ? list.items : []).find((item) => item?.checkout_id === reference);
+      const event = made
+        ? parsePolarEvent({ eventId: "confirm", type: "subscription.updated", payload: { timestamp: observedAt.toISOString(), data: made } })
+        : null;
+      const subscription =
+        event && event.kind !== "ignored" && event.kind !== "customer-linked"
+          ? { userId: event.userId, providerCustomerId: event.providerCustomerId, subscription: event.subscription }
+          : null;
+      return { userId, complete: subscription !== null, subscription, answeredAt: observedAt };
+    },
+
+    async listInvoices({ providerCustomerId }) {
+      let answer: unknown;
+      try {
+        answer = await polar.orders.list({ customer_id: providerCustomerId, limit: INVOICES_LISTED });
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      const parsed = polarOrderList.safeParse(answer);
+      if (!parsed.success) throw new ProviderError("polar", "unavailable", "list without items");
+      const orders = parsed.data.items.flatMap((order) => {
+        const status = POLAR_ORDER_STATUSES[order.status];
+        return status ? [{ order, status }] : [];
+      });
+      // An order has no link of its own: its receipt's is asked per view (presigned, never stored), for those that have one.
+      return Promise.all(
+        orders.map(async ({ order, status }): Promise<ProviderInvoice> => ({
+          date: new Date(order.created_at),
+          amount: order.total_amount,
+          currency: order.currency,
+          status,
+          url: order.receipt_number ? await receiptUrl(order.id) : null,
+        })),
+      );
+    },
   };
+
+  /** The receipt's presigned link, or null when Polar has none to give (the list still shows the order). */
+  async function receiptUrl(orderId: string): Promise<string | null> {
+    try {
+      const receipt = await polar.orders.receipt(orderId);
+      return isPortalUrl(receipt?.url) ? receipt.url : null;
+    } catch (error) {
+      if (error instanceof errors.ResourceNotFound) return null;
+      throw toProviderError(error);
+    }
+  }
+}
+
+/** Orders listed on the account page, newest first (Polar's default sorting). */
+const INVOICES_LISTED = 10;
+
+/** Polar's order words in the account page's; drafts are not the customer's to see. */
+const POLAR_ORDER_STATUSES: Record<string, ProviderInvoice["status"] | undefined> = {
+  paid: "paid",
+  pending: "open",
+  refunded: "refunded",
+  partially_refunded: "paid",
+  void: "void",
+};
+
+const polarOrderList = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      created_at: z.string(),
+      currency: z.string(),
+      total_amount: z.number().int(),
+      status: z.string(),
+      receipt_number: z.string().nullish(),
+    }),
+  ),
+});
+
+const polarRetrievedCheckout = z.object({
+  status: z.string(),
+  customer_id: z.string().nullish(),
+  external_customer_id: z.string().nullish(),
+  metadata: z.object({ user_id: z.string().nullish() }).passthrough().nullish(),
+});
+
+const CHECKOUT_REFERENCE_PARAM = "checkout_id";
+
+/** The success URL with Polar's `{CHECKOUT_ID}` template (literal braces: Polar replaces them). */
+function withCheckoutReference(successUrl: string): string {
+  return `${successUrl}${successUrl.includes("?") ? "&" : "?"}${CHECKOUT_REFERENCE_PARAM}={CHECKOUT_ID}`;
 }
 
 /** Reduces any SDK error to a kind; Polar's text (which can echo the customer id) stays here. */

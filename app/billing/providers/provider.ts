@@ -79,15 +79,18 @@ export interface BillingProvider {
    * The checkout the success URL names (Stripe `checkout.sessions.retrieve` with the subscription expanded), for
    * confirming it on return without waiting for the webhook; null when the provider does not know it.
    */
-  retrieveCheckout?(reference: string): Promise<RetrievedCheckout | null>;
+  retrieveCheckout?(reference: string, owner: CheckoutOwner): Promise<RetrievedCheckout | null>;
   /**
    * Expires the user's checkouts still open at the provider (Stripe `checkout.sessions.list` + `expire`), so a second
    * tab's checkout cannot also be paid; answers how many. Providers without such a call leave theirs to expire.
    */
   expireOpenCheckouts?(user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
-  /** The customer's recent invoices or receipts, newest first (Stripe `invoices.list`; drafts left out). */
-  listInvoices?(providerCustomerId: string): Promise<ProviderInvoice[]>;
-  /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
+  /**
+   * The customer's recent invoices or receipts, newest first (Stripe `invoices.list`, Polar `orders.list`, Lemon
+   * Squeezy `listSubscriptionInvoices` per subscription: it has no customer filter); drafts left out.
+   */
+  listInvoices?(customer: InvoiceOwner): Promise<ProviderInvoice[]>;
+  /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`, Polar `checkout_id`, Lemon Squeezy `order_id`). */
   readonly checkoutReferenceParam?: string;
 }
 
@@ -116,8 +119,17 @@ export type ProviderInvoice = {
   url: string | null;
 };
 
+/** Whose return is being confirmed: Lemon Squeezy's order carries no custom data, only the buyer's email to check. */
+export type CheckoutOwner = { id: string; email: string };
+
+/** What a provider needs to list an owner's invoices. */
+export type InvoiceOwner = { providerCustomerId: string; /** The owner's subscriptions at this provider, newest first. */ providerSubscriptionIds: string[] };
+
 export type RetrievedCheckout = {
-  /** The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`). */
+  /**
+   * The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`; Polar
+   * `external_customer_id`; Lemon Squeezy: the owner's id when the order's email is the owner's, else null).
+   */
   userId: string | null;
   /** Paid (or a trial started): the subscription exists. */
   complete: boolean;

@@ -17,7 +17,7 @@ import {
 import { logEvent } from "~/observability/log.server.ts";
 import { runInCallScope, type CallScope } from "./call-scope.server.ts";
 import { ProviderError, type ProviderFailureKind } from "./provider-error.ts";
-import type { BillingProvider } from "./provider.ts";
+import type { BillingProvider, CheckoutOwner, InvoiceOwner } from "./provider.ts";
 
 /** One policy for every provider (ADR 009). */
 export type ResiliencePolicy = {
@@ -146,7 +146,7 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       : {}),
     checkoutReferenceParam: provider.checkoutReferenceParam,
     ...(provider.listInvoices
-      ? { listInvoices: (customerId: string) => guarded(randomUUID(), () => provider.listInvoices!(customerId)) }
+      ? { listInvoices: (customer: InvoiceOwner) => guarded(randomUUID(), () => provider.listInvoices!(customer)) }
       : {}),
     ...(provider.expireOpenCheckouts
       ? {
@@ -155,7 +155,7 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
         }
       : {}),
     ...(provider.retrieveCheckout
-      ? { retrieveCheckout: (reference: string) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference)) }
+      ? { retrieveCheckout: (reference: string, owner: CheckoutOwner) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference, owner)) }
       : {}),
     // A read: safe to retry, no idempotency key needed.
     ...(provider.retrieveSubscription

@@ -132,7 +132,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
 
     checkoutReferenceParam: CHECKOUT_REFERENCE_PARAM,
 
-    async listInvoices(providerCustomerId) {
+    async listInvoices({ providerCustomerId }) {
       let page: Stripe.ApiList<Stripe.Invoice>;
       try {
         page = await stripe.invoices.list({ customer: providerCustomerId, limit: 10 });
