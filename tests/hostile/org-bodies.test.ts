@@ -82,7 +82,8 @@ describe(`every generated body (${NUM_RUNS} per door) to the organisation doors 
         // Whatever was sent, Acme still has its owner, and the member page still opens for them.
         const page = await fuzz.client.send({ method: "GET", path: `/orgs/${ACME}`, headers: { Cookie: cookies.live }, body: undefined });
         expect(page.status).toBe(200);
-        expect(page.body).toContain("team@demo.test · Owner");
+        // React separates adjacent text with comments in server HTML.
+        expect(page.body.replaceAll("<!-- -->", "")).toContain("team@demo.test · Owner");
       },
       PROPERTY_TIMEOUT_MS,
     );
