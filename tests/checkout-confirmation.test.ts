@@ -6,6 +6,7 @@ import { type Services, startServices } from "~/start-services.server.ts";
 import { pay } from "../emulator/lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
 import type { ProviderId } from "~/billing/providers/provider.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { createTestDatabase } from "./database.ts";
 
 // Issue 16, items 5 and 9 (SPEC "Plans and checkout", confirmation without waiting; "Account page", invoices), for
@@ -42,16 +43,17 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
 
   const prisma = () => services.database.prisma;
   let n = 0;
+  /** A new user acting for their personal organisation. */
   const newUser = async () => {
     const user = await prisma().user.create({ data: { email: `confirm-${providerId}-${++n}@example.test` } });
-    return { id: user.id, email: user.email };
+    return { userId: user.id, organizationId: personalOrganizationId(user.id), email: user.email };
   };
 
   /** Opens a checkout as the app does, pays it on the hosted page, and answers the reference the return URL names. */
-  async function paidCheckout(user: { id: string }): Promise<string> {
+  async function paidCheckout(user: { userId: string; organizationId: string }): Promise<string> {
     const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
     const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-    const started = await checkout.start({ userId: user.id, input: { plan: "pro" } });
+    const started = await checkout.start({ userId: user.userId, organizationId: user.organizationId, input: { plan: "pro" } });
     if (!started.ok) throw new Error("checkout did not start");
     const paid = await pay(started.url);
     const back = new URL(paid.headers.get("location")!);
@@ -60,26 +62,26 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     return back.searchParams.get(services.checkoutConfirmation.referenceParam!)!;
   }
 
-  const liveOf = (userId: string) => prisma().subscription.findMany({ where: { userId }, select: { status: true, plan: true } });
+  const liveOf = (organizationId: string) => prisma().subscription.findMany({ where: { organizationId }, select: { status: true, plan: true } });
   const calls = () => emulator.requests(providerId).length;
 
   test("the success URL names the checkout, and retrieving it applies the subscription before any webhook", async () => {
     const user = await newUser();
     const reference = await paidCheckout(user);
     expect(reference).toMatch(REFERENCES[providerId].shape);
-    expect(await liveOf(user.id)).toEqual([]);
+    expect(await liveOf(user.organizationId)).toEqual([]);
 
     const back = new URLSearchParams({ checkout: "success", [services.checkoutConfirmation.referenceParam!]: reference });
     expect(await services.checkoutConfirmation.confirmReturn(user, back)).toBe("applied");
 
-    expect(await liveOf(user.id)).toEqual([{ status: "active", plan: "pro" }]);
-    expect(await prisma().customer.count({ where: { userId: user.id, provider: providerId } })).toBe(1);
-    const lines = await prisma().billingActivity.findMany({ where: { userId: user.id, action: "subscription_change" } });
+    expect(await liveOf(user.organizationId)).toEqual([{ status: "active", plan: "pro" }]);
+    expect(await prisma().customer.count({ where: { organizationId: user.organizationId, provider: providerId } })).toBe(1);
+    const lines = await prisma().billingActivity.findMany({ where: { organizationId: user.organizationId, action: "subscription_change" } });
     expect(lines.map((line) => line.outcome)).toEqual(["started"]);
 
     // Again (a reload): the same state, no second line; through the page's door, no provider call at all.
     expect(await services.checkoutConfirmation.confirm(user, reference)).toBe("applied");
-    expect(await prisma().billingActivity.count({ where: { userId: user.id, action: "subscription_change" } })).toBe(1);
+    expect(await prisma().billingActivity.count({ where: { organizationId: user.organizationId, action: "subscription_change" } })).toBe(1);
     const before = calls();
     expect(await services.checkoutConfirmation.confirmReturn(user, back)).toBe("none");
     expect(calls()).toBe(before);
@@ -92,9 +94,9 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
 
     expect(await services.checkoutConfirmation.confirm(other, reference)).toBe("not-yours");
 
-    expect(await liveOf(other.id)).toEqual([]);
-    expect(await liveOf(owner.id)).toEqual([]);
-    expect(await prisma().customer.count({ where: { userId: { in: [owner.id, other.id] } } })).toBe(0);
+    expect(await liveOf(other.organizationId)).toEqual([]);
+    expect(await liveOf(owner.organizationId)).toEqual([]);
+    expect(await prisma().customer.count({ where: { organizationId: { in: [owner.organizationId, other.organizationId] } } })).toBe(0);
   });
 
   test("a forged or unknown reference changes nothing and reaches no provider when it is not the provider's id", async () => {
@@ -105,7 +107,7 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
       expect(await services.checkoutConfirmation.confirm(user, forged)).toBe("unknown");
     }
     expect(calls()).toBe(before);
-    expect(await liveOf(user.id)).toEqual([]);
+    expect(await liveOf(user.organizationId)).toEqual([]);
   });
 
   test("a provider that cannot be reached leaves it being confirmed", async () => {
@@ -114,16 +116,16 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     emulator.failNext(providerId, { status: 500, times: 2 });
 
     expect(await services.checkoutConfirmation.confirm(user, reference)).toBe("unreachable");
-    expect(await liveOf(user.id)).toEqual([]);
+    expect(await liveOf(user.organizationId)).toEqual([]);
   });
 
   // Issue 16, item 9: the owner's recent invoices or receipts, with the provider's link.
   test("the account page's invoices: date, amount, status and the provider's link; a failure is one short sentence", async () => {
     const user = await newUser();
-    expect(await services.invoices.recent(user.id)).toEqual({ kind: "none" });
+    expect(await services.invoices.recent(user)).toEqual({ kind: "none" });
     await services.checkoutConfirmation.confirm(user, await paidCheckout(user));
 
-    const view = await services.invoices.recent(user.id);
+    const view = await services.invoices.recent(user);
     expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
     const url = view.kind === "list" ? view.invoices[0]!.url! : "";
     expect(url.startsWith(`${emulator.origin}/invoices/${providerId}/`)).toBe(true);
@@ -131,13 +133,13 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
 
     // Asked again within a minute: from the instance's short cache, no provider call.
     const before = calls();
-    expect(await services.invoices.recent(user.id)).toEqual(view);
+    expect(await services.invoices.recent(user)).toEqual(view);
     expect(calls()).toBe(before);
 
     const other = await newUser();
     await services.checkoutConfirmation.confirm(other, await paidCheckout(other));
     emulator.failNext(providerId, { status: 500, times: 2, body: { error: { message: "Something broke" } } });
-    const failed = await services.invoices.recent(other.id);
+    const failed = await services.invoices.recent(other);
     expect(failed).toEqual({ kind: "unavailable", message: "Your invoices cannot be shown right now. Please try again later." });
   });
 
@@ -146,10 +148,10 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     const user = await newUser();
     const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
     const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-    const first = await checkout.start({ userId: user.id, input: { plan: "pro" } });
+    const first = await checkout.start({ userId: user.userId, organizationId: user.organizationId, input: { plan: "pro" } });
     const other = await newUser();
-    const othersOpen = await checkout.start({ userId: other.id, input: { plan: "pro" } });
-    const second = await checkout.start({ userId: user.id, input: { plan: "starter" } });
+    const othersOpen = await checkout.start({ userId: other.userId, organizationId: other.organizationId, input: { plan: "pro" } });
+    const second = await checkout.start({ userId: user.userId, organizationId: user.organizationId, input: { plan: "starter" } });
     if (!first.ok || !second.ok || !othersOpen.ok) throw new Error("checkout did not start");
 
     expect((await pay(first.url)).status).toBe(410);
@@ -158,6 +160,6 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     expect(paid.status).toBe(303);
     const sessionId = new URL(paid.headers.get("location")!).searchParams.get("session_id")!;
     expect(await services.checkoutConfirmation.confirm(user, sessionId)).toBe("applied");
-    expect(await liveOf(user.id)).toEqual([{ status: "active", plan: "starter" }]);
+    expect(await liveOf(user.organizationId)).toEqual([{ status: "active", plan: "starter" }]);
   });
 });

@@ -6,6 +6,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS, startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Plans and checkout", for each provider, through the real SDKs against the provider emulator
 // (PAYMENT_EMULATOR_URL): it validates each checkout as the provider does (a request it would refuse
@@ -84,7 +85,7 @@ function checkoutOnTheWire(provider: ProviderId, request: RecordedRequest) {
   if (provider === "stripe") {
     const form = request.body as Record<string, string | undefined>;
     return {
-      userIds: [form.client_reference_id, form["metadata[user_id]"], form["subscription_data[metadata][user_id]"]],
+      userIds: [form.client_reference_id, form["metadata[organization_id]"], form["subscription_data[metadata][organization_id]"]],
       email: form.customer_email ?? null,
       customer: form.customer ?? null,
       plan: form["line_items[0][price]"],
@@ -98,7 +99,7 @@ function checkoutOnTheWire(provider: ProviderId, request: RecordedRequest) {
   }
   const { attributes, relationships } = json.data;
   return {
-    userIds: [attributes.checkout_data?.custom?.user_id],
+    userIds: [attributes.checkout_data?.custom?.organization_id],
     email: attributes.checkout_data?.email,
     plan: relationships.variant.data.id,
     store: relationships.store.data.id,
@@ -134,7 +135,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
   }, 60_000);
   afterAll(() => services.stop());
 
-  test("a new user's form post goes to the provider's hosted checkout, carrying their user id", async () => {
+  test("a new user's form post goes to the provider's hosted checkout, carrying their personal organisation's id", async () => {
     const { cookie, userId } = await newUser();
     const response = await handle(formPost(cookie, { plan: "pro" }));
 
@@ -143,7 +144,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     await expectHostedCheckout(response.headers.get("Location"), "Pro", email);
     expect(recorded(provider)).toHaveLength(1);
     const wire = checkoutOnTheWire(provider, recorded(provider)[0]!);
-    expect(wire.userIds).toEqual(wire.userIds.map(() => userId));
+    expect(wire.userIds).toEqual(wire.userIds.map(() => personalOrganizationId(userId)));
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
     expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);
@@ -167,7 +168,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const { cookie, userId } = await newUser();
     // A customer the emulated Stripe knows (it refuses a checkout for one it does not, as Stripe does).
     const returning = EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration;
-    await services.database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: returning } });
+    await services.database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: returning } });
     const response = await handle(formPost(cookie, { plan: "pro" }));
     expect(response.status).toBe(303);
     expect(new URL(response.headers.get("Location")!).origin).toBe(emulator.origin);
@@ -220,7 +221,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
   test("a user whose subscription ended may subscribe again", async () => {
     const { cookie, userId } = await newUser();
     await services.database.prisma.subscription.create({
-      data: { userId, provider, providerSubscriptionId: `ended-${userId}`, providerCustomerId: "x", status: "canceled", providerUpdatedAt: new Date() },
+      data: { organizationId: personalOrganizationId(userId), provider, providerSubscriptionId: `ended-${userId}`, providerCustomerId: "x", status: "canceled", providerUpdatedAt: new Date() },
     });
     expect((await handle(jsonPost(cookie, { plan: "pro" }), "json")).status).toBe(200);
   });

@@ -11,6 +11,7 @@ import { type Auth, createAuth } from "./auth.server.ts";
 import { createPasswordHashing } from "./password-hashing.server.ts";
 import { COMMON_PASSWORD_MESSAGE } from "./password-rules.server.ts";
 import { clearJobs, jobRows } from "../../tests/jobs.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // `/settings` as its service runs it, on a test database, with the confirmation mail read over real SMTP.
 
@@ -120,7 +121,7 @@ describe("delete account", () => {
     const user = await database.prisma.user.findUniqueOrThrow({ where: { email: EMAIL } });
     const subscription = await database.prisma.subscription.create({
       data: {
-        userId: user.id,
+        organizationId: personalOrganizationId(user.id),
         provider: "stripe",
         providerSubscriptionId: "sub_delete_refused",
         providerCustomerId: "cus_delete_refused",

@@ -95,7 +95,7 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
-    async createCheckout({ plan, user, successUrl, cancelUrl }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, cancelUrl }: CheckoutRequest) {
       const product = options.products?.[plan];
       if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
       let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
@@ -104,9 +104,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
         // on every subscription event as `customer.external_id`.
         checkout = await polar.checkouts.create({
           products: [product],
-          external_customer_id: user.id,
-          customer_email: user.email,
-          metadata: { user_id: user.id },
+          external_customer_id: owner.id,
+          customer_email: owner.email,
+          metadata: { organization_id: owner.id },
           // Polar fills the template in, so the return names its checkout (confirmation without waiting).
           success_url: withCheckoutReference(successUrl),
           return_url: cancelUrl,
@@ -136,9 +136,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       const parsed = polarRetrievedCheckout.safeParse(answer);
       if (!parsed.success) throw new ProviderError("polar", "unavailable", "malformed checkout");
       const checkout = parsed.data;
-      const userId = checkout.external_customer_id ?? checkout.metadata?.user_id ?? null;
+      const organizationId = checkout.external_customer_id ?? checkout.metadata?.organization_id ?? null;
       // `succeeded`: paid and the subscription made. `confirmed` is still processing (no order yet): being confirmed.
-      if (checkout.status !== "succeeded" || !checkout.customer_id) return { userId, complete: false, subscription: null, answeredAt: observedAt };
+      if (checkout.status !== "succeeded" || !checkout.customer_id) return { organizationId, complete: false, subscription: null, answeredAt: observedAt };
       // The checkout's `subscription_id` names only an upgraded subscription (PROVIDERS.md §5.3): the new one carries
       // `checkout_id`, so the customer's newest subscriptions are read and the one this checkout made is kept.
       let list: Awaited<ReturnType<typeof polar.subscriptions.list>>;
@@ -153,9 +153,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
         : null;
       const subscription =
         event && event.kind !== "ignored" && event.kind !== "customer-linked"
-          ? { userId: event.userId, providerCustomerId: event.providerCustomerId, subscription: event.subscription }
+          ? { organizationId: event.organizationId, providerCustomerId: event.providerCustomerId, subscription: event.subscription }
           : null;
-      return { userId, complete: subscription !== null, subscription, answeredAt: observedAt };
+      return { organizationId, complete: subscription !== null, subscription, answeredAt: observedAt };
     },
 
     async listInvoices({ providerCustomerId }) {
@@ -225,7 +225,7 @@ const polarRetrievedCheckout = z.object({
   status: z.string(),
   customer_id: z.string().nullish(),
   external_customer_id: z.string().nullish(),
-  metadata: z.object({ user_id: z.string().nullish() }).passthrough().nullish(),
+  metadata: z.object({ organization_id: z.string().nullish() }).passthrough().nullish(),
 });
 
 const CHECKOUT_REFERENCE_PARAM = "checkout_id";
@@ -335,7 +335,7 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
     return {
       // Revoked: the subscription ended now, not at the period's end.
       kind: type === "subscription.revoked" ? "subscription-deleted" : "subscription-upserted",
-      userId: subscription.customer?.external_id ?? null,
+      organizationId: subscription.customer?.external_id ?? null,
       providerCustomerId: subscription.customer_id,
       occurredAt,
       subscription: {
@@ -354,7 +354,7 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
   if (type === "customer.created" || type === "customer.updated") {
     const parsed = polarCustomer.safeParse(event.data.data);
     if (!parsed.success) return { kind: "ignored" };
-    return { kind: "customer-linked", userId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
+    return { kind: "customer-linked", organizationId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
   }
   return { kind: "ignored" };
 }
