@@ -432,9 +432,11 @@ describe("invitations", () => {
     );
     // The mail is queued with the invitation, keyed by it (a JobKey row beside its pg-boss job, ADR 027).
     expect(await prisma().jobKey.count({ where: { dedupKey: `mail:invitation:${row.tokenHash}` } })).toBe(1);
-    const mails = (await jobRows(services.database, "mail")).filter((job) => (job.data as { template?: string }).template === "invitation");
+    const mails = (await jobRows(services.database, "mail"))
+      .map((job) => (job.data as { payload: { template?: string; props?: { url?: string } } }).payload)
+      .filter((mail) => mail.template === "invitation" && mail.props?.url === invited.value.url);
     expect(mails).toHaveLength(1);
-    expect(mails[0]!.data).toMatchObject({
+    expect(mails[0]).toMatchObject({
       template: "invitation",
       to: invitee.email,
       props: { url: invited.value.url, organization: "Acme" },
