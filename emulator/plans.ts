@@ -6,11 +6,16 @@ import type { ProviderId } from "~/billing/providers/provider.ts";
  * then this module should re-export from there so both sides read one table.
  */
 export type EmulatedPlan = {
-  id: "starter" | "pro";
+  id: "starter" | "pro" | "team";
   name: string;
   priceText: string;
-  /** In cents, as every provider counts money. */
+  /** In cents, as every provider counts money; per seat for a per-seat plan. */
   amount: number;
+  /**
+   * Sold per seat (SPEC "Organisations and seats"): Stripe and Lemon Squeezy take any quantity on any price, but
+   * Polar takes `seats` only for a product with seat-based pricing (`amount_type: "seat_based"`), which this is.
+   */
+  perSeat: boolean;
   currency: "usd";
   interval: "month";
   stripePriceId: string;
@@ -24,6 +29,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     name: "Starter",
     priceText: "$9 / month",
     amount: 900,
+    perSeat: false,
     currency: "usd",
     interval: "month",
     stripePriceId: "price_emulated_starter",
@@ -35,13 +41,29 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     name: "Pro",
     priceText: "$29 / month",
     amount: 2900,
+    perSeat: false,
     currency: "usd",
     interval: "month",
     stripePriceId: "price_emulated_pro",
     polarProductId: "7d1c1c3e-0000-4000-8000-00000000a002",
     lemonSqueezyVariantId: "100002",
   },
+  {
+    id: "team",
+    name: "Team",
+    priceText: "$12 / seat / month",
+    amount: 1200,
+    perSeat: true,
+    currency: "usd",
+    interval: "month",
+    stripePriceId: "price_emulated_team",
+    polarProductId: "7d1c1c3e-0000-4000-8000-00000000a003",
+    lemonSqueezyVariantId: "100003",
+  },
 ];
+
+/** Polar's seat limits for a seat-based product (`seat_tiers.minimum_seats` / `maximum_seats`). */
+export const POLAR_SEAT_LIMITS = { minimum: 1, maximum: 1000 } as const;
 
 /** Lemon Squeezy's store in emulation (LEMONSQUEEZY_STORE_ID). */
 export const LEMON_SQUEEZY_STORE_ID = "90001";

@@ -136,6 +136,9 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
 
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
+    // The lifecycle's own calls (seat updates, checkouts) first: the read handlers below match paths, not methods.
+    const lifecycleAnswer = lifecycle.handleApi(provider, request);
+    if (lifecycleAnswer) return lifecycleAnswer;
     const subscriptionApi =
       provider === "lemonsqueezy"
         ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals)
@@ -143,7 +146,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
           ? (handleStripeSubscriptionApi(request, subscriptions) ?? handleStripeInvoiceApi(request, subscriptions))
           : undefined;
     const listed = subscriptionApi ?? handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext());
-    return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
+    return listed ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {

@@ -47,6 +47,20 @@ export type CheckoutRequest = {
   idempotencyKey?: string;
   /** The user's languages, most preferred first (see PortalOptions). */
   languages?: readonly string[];
+  /**
+   * Seats, for a per-seat plan (SPEC "Organisations and seats": the member count). Absent for other plans: the
+   * provider's own default (Stripe `quantity: 1`; Polar and Lemon Squeezy send no quantity at all).
+   */
+  quantity?: number;
+};
+
+/** A new seat count for a per-seat subscription (PROVIDERS.md §5.4). */
+export type SeatsUpdate = {
+  providerSubscriptionId: string;
+  /** The whole new count (not a difference), so sending it twice is harmless. */
+  quantity: number;
+  /** The same for every attempt of one call (Stripe deduplicates by it). */
+  idempotencyKey?: string;
 };
 
 export type PortalLink = { url: string; deepLinked: boolean };
@@ -89,6 +103,12 @@ export interface BillingProvider {
   listInvoices?(providerCustomerId: string): Promise<ProviderInvoice[]>;
   /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
   readonly checkoutReferenceParam?: string;
+  /**
+   * Sets a per-seat subscription's quantity at the provider (Stripe: the subscription item's quantity, prorated;
+   * Lemon Squeezy: the subscription item's quantity; Polar: `seats`). Resolves to the quantity the provider now
+   * shows. Failures are thrown as ProviderError, like every call.
+   */
+  updateSeats?(update: SeatsUpdate): Promise<{ quantity: number }>;
 }
 
 export type SubscriptionListQuery = {

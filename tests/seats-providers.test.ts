@@ -1,0 +1,175 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { DEMO_LEMONSQUEEZY_STORE_ID, DEMO_PLAN_PROVIDER_IDS, type PlanId } from "~/billing/plans.ts";
+import { createLemonSqueezyProvider } from "~/billing/providers/lemonsqueezy.server.ts";
+import { createPolarProvider } from "~/billing/providers/polar.server.ts";
+import { PROVIDER_IDS, ProviderError, type BillingProvider, type ProviderId } from "~/billing/providers/provider.ts";
+import { DEFAULT_RESILIENCE, withResilience } from "~/billing/providers/resilience.server.ts";
+import { createStripeProvider } from "~/billing/providers/stripe.server.ts";
+import { createWebhookService } from "~/billing/webhooks.server.ts";
+import type { Database } from "~/db/database.server.ts";
+import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
+import { findPlan } from "../emulator/plans.ts";
+import { pay } from "../emulator/lifecycle-test-kit.ts";
+import { startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
+import { createTestDatabase } from "./database.ts";
+
+// SPEC "Organisations and seats", issue 17 item 5, the provider side: for each provider, the app's own provider
+// module (the real SDK, inside the provider-call policy) against the emulator over HTTP, with the emulator's signed
+// webhooks delivered to the app's webhook service on a real database. A per-seat checkout stores its quantity; a
+// seat update changes the provider's count and, through the provider's update webhook, our row.
+
+const SECRETS = { stripe: "whsec_seatsTestSecret", polar: "polar-seats-secret", lemonsqueezy: "lemon-seats-secret" } as const;
+const APP = "http://app.test";
+const TEAM = findPlan("team")!;
+/** The emulator's per-seat product at each provider. */
+const TEAM_IDS: Record<ProviderId, string> = { stripe: TEAM.stripePriceId, polar: TEAM.polarProductId, lemonsqueezy: TEAM.lemonSqueezyVariantId };
+/** The catalogue's plan the per-seat ids stand for in these tests. */
+const PER_SEAT_PLAN: PlanId = "pro";
+const plans = Object.fromEntries(PROVIDER_IDS.map((id) => [id, { ...DEMO_PLAN_PROVIDER_IDS[id], [PER_SEAT_PLAN]: TEAM_IDS[id] }])) as Record<ProviderId, Record<PlanId, string>>;
+
+let emulator: ProviderEmulator;
+let database: Database;
+let receiver: Server;
+let undoRouting: () => void;
+
+beforeAll(async () => {
+  [emulator, database] = await Promise.all([startProviderEmulator({ appReturnUrl: `${APP}/account` }), createTestDatabase()]);
+  undoRouting = routeLemonSqueezyApiTo(emulator.origin);
+  const webhooks = createWebhookService({ prisma: database.prisma, secrets: SECRETS, plans });
+  // The app's webhook endpoint, as a tiny server: the emulator delivers each provider's signed events here.
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", async () => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
+      const response = await webhooks.handle(req.url!.split("/").at(-1), new Request(`${APP}${req.url}`, { method: "POST", headers, body: Buffer.concat(chunks) }));
+      res.writeHead(response.status, { "content-type": "application/json" }).end(await response.text());
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  emulator.lifecycle.registerWebhooks(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks`, SECRETS);
+}, 60_000);
+afterAll(async () => {
+  undoRouting();
+  await emulator.close();
+  await new Promise((resolve) => receiver.close(resolve));
+  await database.close();
+});
+beforeEach(() => emulator.reset());
+
+/** The app's provider module for `id`, in the same policy every provider gets (budget, retry, breaker). */
+function providerFor(id: ProviderId): BillingProvider {
+  const options = { timeoutMs: 10_000, emulatorOrigin: emulator.origin };
+  const module =
+    id === "stripe"
+      ? createStripeProvider({ secretKey: "sk_test_seats4242", prices: plans.stripe, ...options })
+      : id === "polar"
+        ? createPolarProvider({ accessToken: "polar_oat_seats4242", server: "sandbox", products: plans.polar, ...options })
+        : createLemonSqueezyProvider({ apiKey: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWF0cyJ9.seats4242", storeId: DEMO_LEMONSQUEEZY_STORE_ID, variants: plans.lemonsqueezy });
+  return withResilience(module, { ...DEFAULT_RESILIENCE, breakerCoolDownMs: 60_000, timeoutMs: options.timeoutMs });
+}
+
+let users = 0;
+/** A user who checks out the per-seat plan with `seats` through the provider module and pays; answers their stored subscription once the webhooks are in. */
+async function subscribeWithSeats(provider: BillingProvider, seats: number) {
+  const user = await database.prisma.user.create({ data: { email: `seats-${provider.id}-${++users}-${Date.now()}@example.test` } });
+  const { url } = await provider.createCheckout({
+    plan: PER_SEAT_PLAN,
+    user: { id: user.id, email: user.email },
+    successUrl: `${APP}/billing/checkout/return`,
+    cancelUrl: `${APP}/pricing`,
+    quantity: seats,
+  });
+  expect((await pay(url)).status).toBeLessThan(400);
+  return vi.waitFor(
+    async () => {
+      const row = await database.prisma.subscription.findFirst({ where: { userId: user.id, provider: provider.id } });
+      if (!row) throw new Error("the subscription's webhook has not arrived yet");
+      return row;
+    },
+    { timeout: 15_000, interval: 50 },
+  );
+}
+
+const storedQuantity = async (provider: ProviderId, id: string) =>
+  (await database.prisma.subscription.findUnique({ where: { provider_providerSubscriptionId: { provider, providerSubscriptionId: id } } }))?.quantity;
+
+const atProvider = (provider: ProviderId, id: string) => emulator.lifecycle.summaries(provider).find((summary) => summary.id === id);
+
+/** What each SDK sent for the seat change, read off the wire. */
+function seatChangeOnTheWire(provider: ProviderId, requests: RecordedRequest[]) {
+  if (provider === "stripe") {
+    const update = requests.find((request) => request.method === "POST" && request.path.startsWith("/v1/subscriptions/"));
+    return update?.body;
+  }
+  if (provider === "polar") return requests.find((request) => request.method === "PATCH")?.body;
+  return requests.find((request) => request.method === "PATCH" && request.path.startsWith("/v1/subscription-items/"))?.body;
+}
+
+describe.each(PROVIDER_IDS)("seats at %s", (id) => {
+  test("a per-seat checkout with quantity 3 makes a subscription of 3 seats, stored from the webhook", async () => {
+    const provider = providerFor(id);
+    const row = await subscribeWithSeats(provider, 3);
+    expect(row.quantity).toBe(3);
+    expect(atProvider(id, row.providerSubscriptionId)?.quantity).toBe(3);
+  });
+
+  test("updateSeats(4): the provider shows 4 and its update webhook brings our row to 4", async () => {
+    const provider = providerFor(id);
+    const row = await subscribeWithSeats(provider, 3);
+    emulator.reset();
+
+    await expect(provider.updateSeats!({ providerSubscriptionId: row.providerSubscriptionId, quantity: 4 })).resolves.toEqual({ quantity: 4 });
+
+    expect(atProvider(id, row.providerSubscriptionId)?.quantity).toBe(4);
+    await vi.waitFor(async () => expect(await storedQuantity(id, row.providerSubscriptionId)).toBe(4), { timeout: 15_000, interval: 50 });
+    const event = emulator.lifecycle.delivery.list({ provider: id, subscriptionId: row.providerSubscriptionId }).map((record) => record.type);
+    expect(event).toContain({ stripe: "customer.subscription.updated", polar: "subscription.updated", lemonsqueezy: "subscription_updated" }[id]);
+    // The real request shapes (PROVIDERS.md §5.4).
+    const sent = seatChangeOnTheWire(id, emulator.requests(id));
+    if (id === "stripe") {
+      expect(sent).toMatchObject({ "items[0][id]": expect.stringMatching(/^si_/), "items[0][quantity]": "4", proration_behavior: "create_prorations" });
+    } else if (id === "polar") {
+      expect(sent).toEqual({ seats: 4, proration_behavior: "prorate" });
+    } else {
+      expect(sent).toMatchObject({ data: { type: "subscription-items", attributes: { quantity: 4, invoice_immediately: false, disable_prorations: false } } });
+    }
+  });
+
+  test("a provider that fails the update: a closed failure, nothing of the provider's text, the count unchanged", async () => {
+    const provider = providerFor(id);
+    const row = await subscribeWithSeats(provider, 2);
+    emulator.reset();
+    // Every call fails for a while: the policy's one retry does not get through.
+    for (let attempt = 0; attempt < 4; attempt++) emulator.failNext(id, { status: 503 });
+
+    const error = await provider.updateSeats!({ providerSubscriptionId: row.providerSubscriptionId, quantity: 5 }).catch((thrown: unknown) => thrown);
+
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).kind).toBe("unavailable");
+    expect((error as ProviderError).message).not.toMatch(/emulated|Internal|Something went wrong|went wrong/i);
+    expect(atProvider(id, row.providerSubscriptionId)?.quantity).toBe(2);
+    expect(await storedQuantity(id, row.providerSubscriptionId)).toBe(2);
+  });
+});
+
+test("Polar refuses seats for a product without seat-based pricing: a refusal, not a bad token", async () => {
+  const polar = providerFor("polar");
+  const user = await database.prisma.user.create({ data: { email: `seats-polar-fixed-${Date.now()}@example.test` } });
+  const checkout = polar.createCheckout({ plan: "starter", user: { id: user.id, email: user.email }, successUrl: `${APP}/a`, cancelUrl: `${APP}/b`, quantity: 3 });
+  await expect(checkout).rejects.toMatchObject({ kind: "refused" });
+});
+
+test("Stripe: the update names the subscription item, so it changes that item instead of adding one", async () => {
+  const stripe = providerFor("stripe");
+  const row = await subscribeWithSeats(stripe, 3);
+  const itemId = emulator.lifecycle.subscriptions.get("stripe", row.providerSubscriptionId)!.itemId;
+  emulator.reset();
+  await stripe.updateSeats!({ providerSubscriptionId: row.providerSubscriptionId, quantity: 6 });
+  const sent = seatChangeOnTheWire("stripe", emulator.requests("stripe")) as Record<string, string>;
+  expect(sent["items[0][id]"]).toBe(itemId);
+  expect(Object.keys(sent).filter((key) => key.startsWith("items[1]"))).toEqual([]);
+});
