@@ -130,13 +130,12 @@ describe.each(PROVIDER_IDS)("seats at %s", (id) => {
     expect(event).toContain({ stripe: "customer.subscription.updated", polar: "subscription.updated", lemonsqueezy: "subscription_updated" }[id]);
     // The real request shapes (PROVIDERS.md §5.4).
     const sent = seatChangeOnTheWire(id, emulator.requests(id));
-    if (id === "stripe") {
-      expect(sent).toMatchObject({ "items[0][id]": expect.stringMatching(/^si_/), "items[0][quantity]": "4", proration_behavior: "create_prorations" });
-    } else if (id === "polar") {
-      expect(sent).toEqual({ seats: 4, proration_behavior: "prorate" });
-    } else {
-      expect(sent).toMatchObject({ data: { type: "subscription-items", attributes: { quantity: 4, invoice_immediately: false, disable_prorations: false } } });
-    }
+    const expected = {
+      stripe: { "items[0][id]": expect.stringMatching(/^si_/), "items[0][quantity]": "4", proration_behavior: "create_prorations" },
+      polar: { seats: 4, proration_behavior: "prorate" },
+      lemonsqueezy: { data: { type: "subscription-items", attributes: { quantity: 4, invoice_immediately: false, disable_prorations: false } } },
+    }[id];
+    expect(sent).toMatchObject(expected);
   });
 
   test("a provider that fails the update: a closed failure, nothing of the provider's text, the count unchanged", async () => {
