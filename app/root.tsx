@@ -34,7 +34,7 @@ export async function loader({ request, context }: Route.LoaderArgs) {
     user: user ? { email: user.email } : null,
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
     // Dunning: a past-due subscription is flagged on every signed-in page.
-    pastDue: user ? await services.portal.hasPastDueSubscription(user.id) : false,
+    pastDue: user?.organization ? await services.portal.hasPastDueSubscription(user.organization.id) : false,
   };
 }
 

@@ -93,6 +93,11 @@ export async function startServices(
   });
   const accountSettings = createAccountSettings({ prisma: database.prisma, auth, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
   if (options.startJobs !== false) jobs.start();
+  /** The billing doors' caller: the user, the current organisation (the billing owner) and its customers. */
+  const identify = async (request: Request) => {
+    const user = await auth.getUser(request);
+    return user && { id: user.id, organizationId: user.organization?.id ?? null, customers: user.customers };
+  };
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,
@@ -114,7 +119,7 @@ export async function startServices(
     run: (request) => checkout.start(request),
     flash,
     appOrigin: config.appOrigin,
-    identify: (request) => auth.getUser(request),
+    identify,
     loginReturnPath: "/pricing",
     // Already subscribed: the account page is where the subscription is managed.
     pageFor: (failure) => (failure.kind === "already-subscribed" ? "/account" : "/pricing"),
@@ -153,7 +158,7 @@ export async function startServices(
     portal,
     flash,
     appOrigin: config.appOrigin,
-    identify: (request) => auth.getUser(request),
+    identify,
   });
 
   async function stop() {

@@ -49,6 +49,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     lemonSqueezyVariantId: "100002",
   },
   {
+    // Per seat: the subscription's quantity is the organisation's member count.
     id: "team",
     name: "Team",
     priceText: "$12 / seat / month",

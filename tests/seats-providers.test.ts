@@ -10,9 +10,9 @@ import { createStripeProvider } from "~/billing/providers/stripe.server.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Database } from "~/db/database.server.ts";
 import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
-import { findPlan } from "../emulator/plans.ts";
 import { pay } from "../emulator/lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { createTestDatabase } from "./database.ts";
 
 // SPEC "Organisations and seats", issue 17 item 5, the provider side: for each provider, the app's own provider
@@ -22,12 +22,8 @@ import { createTestDatabase } from "./database.ts";
 
 const SECRETS = { stripe: "whsec_seatsTestSecret", polar: "polar-seats-secret", lemonsqueezy: "lemon-seats-secret" } as const;
 const APP = "http://app.test";
-const TEAM = findPlan("team")!;
-/** The emulator's per-seat product at each provider. */
-const TEAM_IDS: Record<ProviderId, string> = { stripe: TEAM.stripePriceId, polar: TEAM.polarProductId, lemonsqueezy: TEAM.lemonSqueezyVariantId };
-/** The catalogue's plan the per-seat ids stand for in these tests. */
-const PER_SEAT_PLAN: PlanId = "pro";
-const plans = Object.fromEntries(PROVIDER_IDS.map((id) => [id, { ...DEMO_PLAN_PROVIDER_IDS[id], [PER_SEAT_PLAN]: TEAM_IDS[id] }])) as Record<ProviderId, Record<PlanId, string>>;
+const PER_SEAT_PLAN: PlanId = "team";
+const plans = DEMO_PLAN_PROVIDER_IDS as Record<ProviderId, Record<PlanId, string>>;
 
 let emulator: ProviderEmulator;
 let database: Database;
@@ -78,7 +74,7 @@ async function subscribeWithSeats(provider: BillingProvider, seats: number) {
   const user = await database.prisma.user.create({ data: { email: `seats-${provider.id}-${++users}-${Date.now()}@example.test` } });
   const { url } = await provider.createCheckout({
     plan: PER_SEAT_PLAN,
-    user: { id: user.id, email: user.email },
+    owner: { id: personalOrganizationId(user.id), email: user.email },
     successUrl: `${APP}/billing/checkout/return`,
     cancelUrl: `${APP}/pricing`,
     quantity: seats,
@@ -86,7 +82,7 @@ async function subscribeWithSeats(provider: BillingProvider, seats: number) {
   expect((await pay(url)).status).toBeLessThan(400);
   return vi.waitFor(
     async () => {
-      const row = await database.prisma.subscription.findFirst({ where: { userId: user.id, provider: provider.id } });
+      const row = await database.prisma.subscription.findFirst({ where: { organizationId: personalOrganizationId(user.id), provider: provider.id } });
       if (!row) throw new Error("the subscription's webhook has not arrived yet");
       return row;
     },
@@ -158,7 +154,7 @@ describe.each(PROVIDER_IDS)("seats at %s", (id) => {
 test("Polar refuses seats for a product without seat-based pricing: a refusal, not a bad token", async () => {
   const polar = providerFor("polar");
   const user = await database.prisma.user.create({ data: { email: `seats-polar-fixed-${Date.now()}@example.test` } });
-  const checkout = polar.createCheckout({ plan: "starter", user: { id: user.id, email: user.email }, successUrl: `${APP}/a`, cancelUrl: `${APP}/b`, quantity: 3 });
+  const checkout = polar.createCheckout({ plan: "starter", owner: { id: personalOrganizationId(user.id), email: user.email }, successUrl: `${APP}/a`, cancelUrl: `${APP}/b`, quantity: 3 });
   await expect(checkout).rejects.toMatchObject({ kind: "refused" });
 });
 

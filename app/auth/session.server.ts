@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import DataLoader from "dataloader";
 import { createCookie } from "react-router";
 import type { RawRead } from "~/db/database.server.ts";
-import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
+import type { MembershipRole, PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
 import { createSignedCookieReader } from "./signed-cookie.server.ts";
 
 export const SESSION_COOKIE_NAME = "__session";
@@ -10,13 +10,21 @@ export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 const COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE_NAME}=`);
 
-/** A billing account of the user's, as the portal needs it. */
+/** A billing account of the current organisation's, as the portal needs it. */
 export type SessionCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
+/** The organisation the session acts for (the billing owner), and the user's role in it. */
+export type SessionOrganization = { id: string; name: string; personal: boolean; role: MembershipRole };
 
 export type SessionUser = {
   id: string;
   email: string;
-  /** The user's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
+  /**
+   * The organisation the user acts for: the session's current one while the user is still a member of it,
+   * else the user's personal one. Null only for a user with no membership at all (none is made that way).
+   */
+  organization: SessionOrganization | null;
+  /** The current organisation's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
   customers: SessionCustomer[];
 };
 
@@ -29,6 +37,8 @@ export type SessionLookup =
 export type SessionStore = {
   /** Creates a server-side session for the user and returns the `Set-Cookie` value carrying its id. */
   create(userId: string): Promise<string>;
+  /** Makes `organizationId` the session's current organisation (the caller checked the membership). */
+  switchOrganization(sessionId: string, organizationId: string): Promise<void>;
   /** Reads the session the request's cookie points at; expired rows are deleted on the way. */
   read(request: Request): Promise<SessionLookup>;
   /** Deletes the request's server-side session (if any) and returns a `Set-Cookie` value clearing the cookie. */
@@ -54,20 +64,36 @@ type SessionRow = {
   expiresAtMs: number;
   userId: string;
   email: string;
+  organizationId: string | null;
+  organizationName: string | null;
+  organizationPersonal: boolean | null;
+  role: MembershipRole | null;
   provider: PaymentProvider | null;
   providerCustomerId: string | null;
 };
 
 /**
- * Session, user and customers in one statement: this runs on every signed-in request, for every
- * session looked up in the same turn of the event loop at once (see `createSessionStore`).
+ * Session, user, current organisation with the user's role, and its customers in one statement: this
+ * runs on every signed-in request, for every session looked up in the same turn of the event loop at
+ * once (see `createSessionStore`). The current organisation is the session's while the user is still
+ * a member of it (a removed member falls back), else the personal one, else the oldest membership.
  */
 const SESSION_LOOKUP = `
   SELECT s."id" AS "sessionId", (EXTRACT(EPOCH FROM s."expirationDate") * 1000)::float8 AS "expiresAtMs",
-         u."id" AS "userId", u."email", c."provider"::text AS "provider", c."providerCustomerId"
+         u."id" AS "userId", u."email",
+         o."id" AS "organizationId", o."name" AS "organizationName", o."personal" AS "organizationPersonal",
+         o."role"::text AS "role",
+         c."provider"::text AS "provider", c."providerCustomerId"
   FROM "Session" s
   JOIN "User" u ON u."id" = s."userId"
-  LEFT JOIN "Customer" c ON c."userId" = u."id"
+  LEFT JOIN LATERAL (
+    SELECT org."id", org."name", org."personal", m."role"
+    FROM "Membership" m JOIN "Organization" org ON org."id" = m."organizationId"
+    WHERE m."userId" = u."id"
+    ORDER BY (m."organizationId" = s."currentOrganizationId") IS TRUE DESC, org."personal" DESC, m."createdAt" ASC
+    LIMIT 1
+  ) o ON true
+  LEFT JOIN "Customer" c ON c."organizationId" = o."id"
   WHERE s."id" = ANY($1::text[])
   ORDER BY c."createdAt" ASC`;
 
@@ -142,7 +168,11 @@ export function createSessionStore({
     const customers = rows.flatMap((row) =>
       row.provider && row.providerCustomerId ? [{ provider: row.provider, providerCustomerId: row.providerCustomerId }] : [],
     );
-    return { status: "active", sessionId, user: { id: first.userId, email: first.email, customers } };
+    const organization =
+      first.organizationId && first.organizationName !== null && first.role
+        ? { id: first.organizationId, name: first.organizationName, personal: first.organizationPersonal === true, role: first.role }
+        : null;
+    return { status: "active", sessionId, user: { id: first.userId, email: first.email, organization, customers } };
   }
 
   // React Router hands every loader of one page request the same Request (the root's and the
@@ -158,6 +188,10 @@ export function createSessionStore({
         select: { id: true },
       });
       return cookie.serialize(session.id, { expires: expirationDate });
+    },
+
+    async switchOrganization(sessionId, organizationId) {
+      await prisma.session.updateMany({ where: { id: sessionId }, data: { currentOrganizationId: organizationId } });
     },
 
     read(request) {
