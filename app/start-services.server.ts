@@ -21,6 +21,7 @@ import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-b
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
 import { createAccountSettings } from "~/auth/account-settings.server.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
+import { createSeatSync, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 
@@ -75,9 +76,15 @@ export async function startServices(
   // SPEC "Email": SMTP_URL, else (development, emulated mode) the emulator's local mailbox.
   const mailer = createMailer({ from: config.mail.from, smtpUrl: () => smtpUrlFor(config, emulated) });
   const billingMail = createBillingMail({ prisma: database.prisma, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  // Seats follow members (ADR 029): the organisations code enqueues the job (onMembershipChanged), the runner runs it.
+  const seats = createSeatSync({
+    prisma: database.prisma,
+    providers: Object.fromEntries([...legacyProviders, provider].map((each) => [each.id, each])),
+  });
   const jobs = createJobRunner({
     prisma: database.prisma,
     handlers: {
+      [SEATS_JOB_KIND]: seats.handleJob,
       [MAIL_JOB_KIND]: mailer.handleJob,
       [TRIAL_ENDING_JOB_KIND]: async () => void (await billingMail.sendTrialEndingMail()),
     },
@@ -146,6 +153,7 @@ export async function startServices(
     providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
     plans: perProvider((id) => config.billing[id].plans),
     callsPerMinute: config.billing.reconcileCallsPerMinute,
+    seats,
     runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
   });
   const stopReconciler =
@@ -190,6 +198,7 @@ export async function startServices(
     handleCheckoutRequest,
     handleWebhook: webhooks.handle,
     reconciler,
+    seats,
     ledger,
     checkoutConfirmation,
     invoices,

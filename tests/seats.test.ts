@@ -13,6 +13,9 @@ import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
 import { pay } from "../emulator/lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
 import { personalOrganizationId } from "~/orgs/billing-owner.ts";
+import { createJobRunner } from "~/jobs/jobs.server.ts";
+import { createSeatSync, onMembershipChanged, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
+import { createReconciler } from "~/billing/sync/reconciler.server.ts";
 import { createTestDatabase } from "./database.ts";
 
 // SPEC "Organisations and seats", issue 17 item 5, the provider side: for each provider, the app's own provider
@@ -70,11 +73,12 @@ function providerFor(id: ProviderId): BillingProvider {
 
 let users = 0;
 /** A user who checks out the per-seat plan with `seats` through the provider module and pays; answers their stored subscription once the webhooks are in. */
-async function subscribeWithSeats(provider: BillingProvider, seats: number) {
+async function subscribeWithSeats(provider: BillingProvider, seats: number, organizationId?: string) {
   const user = await database.prisma.user.create({ data: { email: `seats-${provider.id}-${++users}-${Date.now()}@example.test` } });
+  const owner = organizationId ?? personalOrganizationId(user.id);
   const { url } = await provider.createCheckout({
     plan: PER_SEAT_PLAN,
-    owner: { id: personalOrganizationId(user.id), email: user.email },
+    owner: { id: owner, email: user.email },
     successUrl: `${APP}/billing/checkout/return`,
     cancelUrl: `${APP}/pricing`,
     quantity: seats,
@@ -82,7 +86,7 @@ async function subscribeWithSeats(provider: BillingProvider, seats: number) {
   expect((await pay(url)).status).toBeLessThan(400);
   return vi.waitFor(
     async () => {
-      const row = await database.prisma.subscription.findFirst({ where: { organizationId: personalOrganizationId(user.id), provider: provider.id } });
+      const row = await database.prisma.subscription.findFirst({ where: { organizationId: owner, provider: provider.id } });
       if (!row) throw new Error("the subscription's webhook has not arrived yet");
       return row;
     },
@@ -167,4 +171,111 @@ test("Stripe: the update names the subscription item, so it changes that item in
   const sent = seatChangeOnTheWire("stripe", emulator.requests("stripe")) as Record<string, string>;
   expect(sent["items[0][id]"]).toBe(itemId);
   expect(Object.keys(sent).filter((key) => key.startsWith("items[1]"))).toEqual([]);
+});
+
+// ------------------------------------------------------------------ seats follow members (app/billing/seats/)
+
+/** An organisation "Acme" with `members` members (the first its owner), on the per-seat plan at `id` with `seats` seats. */
+async function teamAt(id: ProviderId, members: number, seats = members) {
+  const users = await Promise.all(
+    Array.from({ length: members }, (_, n) => database.prisma.user.create({ data: { email: `acme-${id}-${n}-${Date.now()}-${Math.random()}@example.test` } })),
+  );
+  const organization = await database.prisma.organization.create({
+    data: { name: "Acme", memberships: { create: users.map((user, n) => ({ userId: user.id, role: n === 0 ? ("owner" as const) : ("member" as const) })) } },
+  });
+  const provider = providerFor(id);
+  const row = await subscribeWithSeats(provider, seats, organization.id);
+  return { organizationId: organization.id, provider, subscriptionId: row.providerSubscriptionId };
+}
+
+/** What the organisations code does when someone joins: the membership and the hook, in one transaction. */
+async function addMember(organizationId: string) {
+  const user = await database.prisma.user.create({ data: { email: `joiner-${Date.now()}-${Math.random()}@example.test` } });
+  await database.prisma.$transaction(async (tx) => {
+    await tx.membership.create({ data: { organizationId, userId: user.id, role: "member" } });
+    await onMembershipChanged(tx, organizationId);
+  });
+}
+
+function seatRunner(provider: BillingProvider) {
+  const seats = createSeatSync({ prisma: database.prisma, providers: { [provider.id]: provider } });
+  // The production backoff is seconds; here a failed job is due again at once, so "later" is the next run.
+  const runner = createJobRunner({ prisma: database.prisma, handlers: { [SEATS_JOB_KIND]: seats.handleJob }, backoffMs: () => 0 });
+  return { seats, runner };
+}
+
+const seatJobs = (organizationId: string) =>
+  database.prisma.job.findMany({ where: { kind: SEATS_JOB_KIND, dedupKey: { startsWith: `seats:${organizationId}:` } } });
+
+const activityOf = (organizationId: string) =>
+  database.prisma.billingActivity.findMany({ where: { organizationId, action: "subscription_change" }, select: { outcome: true, intent: true } });
+
+describe.each(PROVIDER_IDS)("seats follow members at %s", (id) => {
+  test("a member joins: the job sets the provider's quantity to the member count, our row and the activity follow", async () => {
+    const team = await teamAt(id, 2);
+    const { runner } = seatRunner(team.provider);
+    await addMember(team.organizationId);
+    // Written with the membership, not yet run (a burst of changes waits a moment and becomes one call).
+    expect(await seatJobs(team.organizationId)).toMatchObject([{ status: "pending" }]);
+
+    await vi.waitFor(async () => {
+      await runner.runOnce();
+      expect(atProvider(id, team.subscriptionId)?.quantity).toBe(3);
+    }, { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect(await storedQuantity(id, team.subscriptionId)).toBe(3), { timeout: 15_000, interval: 50 });
+    expect(await activityOf(team.organizationId)).toContainEqual({ intent: "team", outcome: "seats_changed:2-3" });
+  });
+});
+
+test("a provider failure is retried later and then applied, never lost", async () => {
+  const team = await teamAt("polar", 1);
+  const { runner } = seatRunner(team.provider);
+  await addMember(team.organizationId);
+  await vi.waitFor(async () => expect(await database.prisma.job.count({ where: { kind: SEATS_JOB_KIND, status: "pending", runAt: { lte: new Date() }, dedupKey: { startsWith: `seats:${team.organizationId}:` } } })).toBe(1), { timeout: 15_000, interval: 100 });
+  emulator.reset();
+  // Polar is down for this attempt (and the policy's one retry).
+  for (let attempt = 0; attempt < 2; attempt++) emulator.failNext("polar", { status: 503 });
+
+  await runner.runOnce();
+  const [failed] = await seatJobs(team.organizationId);
+  expect(failed).toMatchObject({ status: "pending", attempts: 1, lastError: "ProviderError" });
+  expect(atProvider("polar", team.subscriptionId)?.quantity).toBe(1);
+  // Our row still says what the provider has, so the next attempt (or the reconciler) sees the difference.
+  expect(await storedQuantity("polar", team.subscriptionId)).toBe(1);
+
+  await vi.waitFor(async () => {
+    await runner.runOnce();
+    expect(atProvider("polar", team.subscriptionId)?.quantity).toBe(2);
+  }, { timeout: 15_000, interval: 100 });
+  expect((await seatJobs(team.organizationId))[0]).toMatchObject({ status: "done", attempts: 2 });
+  expect(await activityOf(team.organizationId)).toContainEqual({ intent: "team", outcome: "seats_changed:1-2" });
+});
+
+test("several changes at once make one provider call for the latest count", async () => {
+  const team = await teamAt("stripe", 1);
+  const { runner } = seatRunner(team.provider);
+  await addMember(team.organizationId);
+  await addMember(team.organizationId);
+  emulator.reset();
+  await vi.waitFor(async () => {
+    await runner.runOnce();
+    expect(await seatJobs(team.organizationId)).toMatchObject([{ status: "done" }, { status: "done" }]);
+  }, { timeout: 15_000, interval: 100 });
+  expect(atProvider("stripe", team.subscriptionId)?.quantity).toBe(3);
+  const updates = emulator.requests("stripe").filter((request) => request.method === "POST" && request.path === `/v1/subscriptions/${team.subscriptionId}`);
+  expect(updates).toHaveLength(1);
+  expect((await activityOf(team.organizationId)).filter((entry) => entry.outcome.startsWith("seats_changed"))).toEqual([{ intent: "team", outcome: "seats_changed:1-3" }]);
+});
+
+test("the reconciler corrects a seat count that disagrees with the members (a change made without its job)", async () => {
+  const team = await teamAt("lemonsqueezy", 2, 1);
+  const { seats, runner } = seatRunner(team.provider);
+  const reconciler = createReconciler({ prisma: database.prisma, providers: { lemonsqueezy: team.provider }, plans, callsPerMinute: 1000, runLimitMs: 60_000, seats });
+  expect(await reconciler.reconcileOnce()).toMatchObject({ ran: true });
+  expect(await seatJobs(team.organizationId)).toHaveLength(1);
+
+  await vi.waitFor(async () => {
+    await runner.runOnce();
+    expect(atProvider("lemonsqueezy", team.subscriptionId)?.quantity).toBe(2);
+  }, { timeout: 15_000, interval: 100 });
 });
