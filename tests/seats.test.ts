@@ -177,11 +177,11 @@ test("Stripe: the update names the subscription item, so it changes that item in
 
 /** An organisation "Acme" with `members` members (the first its owner), on the per-seat plan at `id` with `seats` seats. */
 async function teamAt(id: ProviderId, members: number, seats = members) {
-  const users = await Promise.all(
+  const people = await Promise.all(
     Array.from({ length: members }, (_, n) => database.prisma.user.create({ data: { email: `acme-${id}-${n}-${Date.now()}-${Math.random()}@example.test` } })),
   );
   const organization = await database.prisma.organization.create({
-    data: { name: "Acme", memberships: { create: users.map((user, n) => ({ userId: user.id, role: n === 0 ? ("owner" as const) : ("member" as const) })) } },
+    data: { name: "Acme", memberships: { create: people.map((user, n) => ({ userId: user.id, role: n === 0 ? ("owner" as const) : ("member" as const) })) } },
   });
   const provider = providerFor(id);
   const row = await subscribeWithSeats(provider, seats, organization.id);
