@@ -319,6 +319,7 @@ export function checkoutPage(session: CheckoutSession, fallbackUrl: string): Emu
     <dl>
       <dt>Plan</dt><dd>${escapeHtml(session.plan.name)}</dd>
       <dt>Price</dt><dd>${escapeHtml(session.plan.priceText)}</dd>
+      ${session.plan.perSeat || session.quantity !== 1 ? `<dt>Seats</dt><dd>${session.quantity}</dd>` : ""}
       ${session.email ? `<dt>Email</dt><dd>${escapeHtml(session.email)}</dd>` : ""}
     </dl>
     <form method="post">

@@ -79,6 +79,7 @@ describe("Polar", () => {
     const polar = polarClient(emulator);
     const checkout = await polar.checkouts.create({ products: [TEAM.polarProductId], seats: 3, external_customer_id: "seat-polar-buyer", success_url: `${APP}/ok` });
     expect(checkout.seats).toBe(3);
+    expect(await (await fetch(checkout.url)).text()).toMatch(/<dt>Seats<\/dt><dd>3<\/dd>/);
     expect(checkout.product?.prices[0]).toMatchObject({ amount_type: "seat_based", seat_tiers: { minimum_seats: 1 } });
     await pay(checkout.url);
     const id = emulator.lifecycle.summaries("polar").find((summary) => summary.customerId && summary.quantity === 3)!.id;
