@@ -21,7 +21,7 @@ import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-b
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
 import { createAccountSettings } from "~/auth/account-settings.server.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
-import { createSeatSync, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
+import { createSeatSync, onMembershipChanged as enqueueSeatSync, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 import { createOrganizationService, type OnMembershipChanged } from "~/orgs/organizations.server.ts";
@@ -38,7 +38,7 @@ export async function startServices(
     database?: Database;
     /** Tests drive the outbox with `jobs.runOnce()` instead of its poll. */
     startJobs?: boolean;
-    /** Called in the transaction of every membership change (accept, remove, leave): seats follow members. No-op by default. */
+    /** Called in the transaction of every membership change (accept, remove, leave); by default the seat job (ADR 029). Tests may replace it. */
     onMembershipChanged?: OnMembershipChanged;
   } = {},
 ) {
@@ -127,7 +127,8 @@ export async function startServices(
   const organizations = createOrganizationService({
     prisma: database.prisma,
     appOrigin: config.appOrigin,
-    onMembershipChanged: options.onMembershipChanged,
+    // Seats follow members (ADR 029): the seat job is written in the membership change's own transaction.
+    onMembershipChanged: options.onMembershipChanged ?? ((tx, organizationId) => enqueueSeatSync(tx, organizationId)),
     onMailQueued: () => jobs.wake(),
   });
   const checkout = createBillingCheckout({
