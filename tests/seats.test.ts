@@ -16,6 +16,7 @@ import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
 import { createSeatSync, onMembershipChanged, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
 import { createReconciler } from "~/billing/sync/reconciler.server.ts";
+import { createOrganizationService } from "~/orgs/organizations.server.ts";
 import { createTestDatabase } from "./database.ts";
 
 // SPEC "Organisations and seats", issue 17 item 5, the provider side: for each provider, the app's own provider
@@ -185,7 +186,7 @@ async function teamAt(id: ProviderId, members: number, seats = members) {
   });
   const provider = providerFor(id);
   const row = await subscribeWithSeats(provider, seats, organization.id);
-  return { organizationId: organization.id, provider, subscriptionId: row.providerSubscriptionId };
+  return { organizationId: organization.id, ownerId: people[0]!.id, provider, subscriptionId: row.providerSubscriptionId };
 }
 
 /** What the organisations code does when someone joins: the membership and the hook, in one transaction. */
@@ -278,4 +279,29 @@ test("the reconciler corrects a seat count that disagrees with the members (a ch
     await runner.runOnce();
     expect(atProvider("lemonsqueezy", team.subscriptionId)?.quantity).toBe(2);
   }, { timeout: 15_000, interval: 100 });
+});
+
+test("through the organisation service: an accepted invitation adds a seat at the provider, a removal takes it away", async () => {
+  const team = await teamAt("stripe", 2);
+  const { runner } = seatRunner(team.provider);
+  const organizations = createOrganizationService({ prisma: database.prisma, appOrigin: APP, onMembershipChanged });
+  const untilProviderShows = (quantity: number) =>
+    vi.waitFor(async () => {
+      await runner.runOnce();
+      expect(atProvider("stripe", team.subscriptionId)?.quantity).toBe(quantity);
+    }, { timeout: 15_000, interval: 100 });
+
+  const colleague = await database.prisma.user.create({ data: { email: `colleague-${Date.now()}@example.test` } });
+  const invited = await organizations.invite(team.ownerId, team.organizationId, { email: colleague.email, role: "member" });
+  if (!invited.ok) throw new Error("the invitation was refused");
+  const token = new URL(invited.value.url).pathname.split("/").at(-1)!;
+  expect(await organizations.accept(token, colleague, "no-session")).toMatchObject({ ok: true });
+  await untilProviderShows(3);
+
+  expect(await organizations.remove(team.ownerId, team.organizationId, colleague.id)).toMatchObject({ ok: true });
+  await untilProviderShows(2);
+  await vi.waitFor(async () => expect(await storedQuantity("stripe", team.subscriptionId)).toBe(2), { timeout: 15_000, interval: 50 });
+  expect((await activityOf(team.organizationId)).map((entry) => entry.outcome).filter((outcome) => outcome.startsWith("seats_changed"))).toEqual(
+    expect.arrayContaining(["seats_changed:2-3", "seats_changed:3-2"]),
+  );
 });
