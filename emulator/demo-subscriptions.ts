@@ -15,6 +15,7 @@ const ITEM_IDS: Record<string, string> = {
   "polar@demo.test": "polar-item",
   "lemon@demo.test": "626262",
   "pastdue@demo.test": "si_DemoPastDue0001",
+  "team@demo.test": "si_DemoTeam0001",
 };
 
 export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flatMap((account) =>
@@ -27,7 +28,7 @@ export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flat
           itemId: ITEM_IDS[account.email]!,
           plan: account.subscription.plan as DemoSubscription["plan"],
           // A per-seat demo subscription names its seats; the others have one.
-          quantity: (account.subscription as { quantity?: number }).quantity ?? 1,
+          quantity: account.subscription.quantity ?? 1,
           status: account.subscription.status as EmulatedSubscription["status"],
         },
       ]
