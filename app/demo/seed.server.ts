@@ -46,12 +46,15 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEMO_SEED_ADVISORY_LOCK_KEY})`;
       let created = 0;
+      // One hash for every demo user: they share a published password, and eight memory-hard hashes in a row
+      // made a first start (and each test that starts the app at the standard cost) seconds slower.
+      let demoHash: Promise<string> | undefined;
       for (const account of DEMO_ACCOUNTS) {
         const existing = await tx.user.findUnique({ where: { email: account.email }, select: { id: true } });
         const user =
           existing ??
           (await tx.user.create({
-            data: { email: account.email, password: { create: { hash: await hash(DEMO_PASSWORD) } } },
+            data: { email: account.email, password: { create: { hash: await (demoHash ??= hash(DEMO_PASSWORD)) } } },
             select: { id: true },
           }));
         if (!existing) created++;

@@ -25,6 +25,11 @@ export const ALLOWED_STATUSES = {
   forgotPassword: [200, 400, 403, 413, 429],
   /** A bad, used or expired token or a refused password: the page again with 400; a reset: a redirect. */
   resetPassword: [200, 302, 303, 400, 403, 413, 429, 503],
+  /**
+   * "Organisations and seats", its doors: back to the page with a message (303), JSON 200 or 400, not a member 404,
+   * a member without the role 403, the last owner 409, a used or expired invitation 410; signed out, to the login (302).
+   */
+  orgDoor: [200, 302, 303, 400, 403, 404, 409, 410, 413],
 } as const satisfies Record<string, readonly number[]>;
 
 export type Door = keyof typeof ALLOWED_STATUSES;
