@@ -30,6 +30,8 @@ for (const { javaScriptEnabled, label } of modes) {
     test.use({ javaScriptEnabled });
     test.beforeEach(({ provider }) => {
       test.skip(provider !== "stripe", "organisations do not depend on the provider");
+      // Two people, a checkout and a portal: longer than one page's flow.
+      test.setTimeout(120_000);
     });
 
     test("an owner's organisation subscribes, a colleague joins as member and sees the plan without billing buttons", async ({ page, app, browser }) => {

@@ -89,3 +89,17 @@ describe(`every generated body (${NUM_RUNS} per door) to the organisation doors 
     );
   }
 });
+
+describe("GET /api/orgs", () => {
+  test("answers the signed-in user's organisations and the current one; 401 signed out", async () => {
+    const signedIn = await fuzz.client.send({ method: "GET", path: "/api/orgs", headers: { Cookie: cookies.live } });
+    expect(signedIn.status).toBe(200);
+    const body = JSON.parse(signedIn.body) as { current: string; orgs: { id: string; name: string; role: string; members: number }[] };
+    expect(body.orgs.find((org) => org.id === ACME)).toMatchObject({ name: "Acme", role: "owner" });
+    expect(body.orgs.map((org) => org.id)).toContain(body.current);
+    expect(Object.keys(body.orgs[0]!).toSorted()).toEqual(["id", "members", "name", "role"]);
+    const signedOut = await fuzz.client.send({ method: "GET", path: "/api/orgs", headers: {} });
+    expect(signedOut.status).toBe(401);
+    expect(JSON.parse(signedOut.body)).toEqual({ error: "Unauthorized" });
+  });
+});
