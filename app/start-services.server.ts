@@ -21,6 +21,7 @@ import { type EmulatedBilling, startEmulatedBilling } from "~/billing/emulated-b
 import { createPasswordReset } from "~/auth/password-reset.server.ts";
 import { createAccountSettings } from "~/auth/account-settings.server.ts";
 import { createJobRunner, type JobHandler, type Schedule } from "~/jobs/jobs.server.ts";
+import { createSeatSync, onMembershipChanged as enqueueSeatSync, SEATS_JOB_KIND } from "~/billing/seats/seats.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
 import { createOrganizationService, type OnMembershipChanged } from "~/orgs/organizations.server.ts";
@@ -37,7 +38,7 @@ export async function startServices(
     database?: Database;
     /** Tests drive the outbox with `jobs.runOnce()` instead of its poll. */
     startJobs?: boolean;
-    /** Called in the transaction of every membership change (accept, remove, leave): seats follow members. No-op by default. */
+    /** Called in the transaction of every membership change (accept, remove, leave); by default the seat job (ADR 029). Tests may replace it. */
     onMembershipChanged?: OnMembershipChanged;
   } = {},
 ) {
@@ -82,12 +83,18 @@ export async function startServices(
   // SPEC "Email": SMTP_URL, else (development, emulated mode) the emulator's local mailbox.
   const mailer = createMailer({ from: config.mail.from, smtpUrl: () => smtpUrlFor(config, emulated) });
   const billingMail = createBillingMail({ prisma: database.prisma, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
+  // Seats follow members (ADR 029): the organisations code enqueues the job (onMembershipChanged), the runner runs it.
+  const seats = createSeatSync({
+    prisma: database.prisma,
+    providers: Object.fromEntries([...legacyProviders, provider].map((each) => [each.id, each])),
+  });
   // SPEC "Keeping billing state true": the providers' own answers repair what lost webhooks left wrong.
   const reconciler = createReconciler({
     prisma: database.prisma,
     providers: Object.fromEntries([provider, ...legacyProviders].map((each) => [each.id, each])),
     plans: perProvider((id) => config.billing[id].plans),
     callsPerMinute: config.billing.reconcileCallsPerMinute,
+    seats,
     runLimitMs: config.billing.reconcileIntervalMinutes * 60_000,
   });
   // A run in progress stops at its next customer when the app stops (the rest waits for the next interval).
@@ -104,6 +111,7 @@ export async function startServices(
   const jobs = createJobRunner({
     prisma: database.prisma,
     handlers: {
+      [SEATS_JOB_KIND]: seats.handleJob,
       [MAIL_JOB_KIND]: mailer.handleJob,
       [TRIAL_ENDING_JOB_KIND]: async () => void (await billingMail.sendTrialEndingMail()),
       ...reconcile.handlers,
@@ -142,7 +150,8 @@ export async function startServices(
   const organizations = createOrganizationService({
     prisma: database.prisma,
     appOrigin: config.appOrigin,
-    onMembershipChanged: options.onMembershipChanged,
+    // Seats follow members (ADR 029): the seat job is written in the membership change's own transaction.
+    onMembershipChanged: options.onMembershipChanged ?? ((tx, organizationId) => enqueueSeatSync(tx, organizationId)),
     onMailQueued: () => jobs.wake(),
   });
   const checkout = createBillingCheckout({
@@ -219,6 +228,7 @@ export async function startServices(
     handleCheckoutRequest,
     handleWebhook: webhooks.handle,
     reconciler,
+    seats,
     ledger,
     checkoutConfirmation,
     invoices,

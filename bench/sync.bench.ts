@@ -59,6 +59,7 @@ try {
       checkoutId: null,
       orderId: null,
       itemId: provider === "lemonsqueezy" ? String(5_000_000 + i) : `si_Bench${i}`,
+      quantity: 1,
     });
     users.push({ id: `bench-user-${i}`, email });
     customers.push({ organizationId: personalOrganizationId(`bench-user-${i}`), provider, providerCustomerId: id });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { ProviderId } from "~/billing/providers/provider.ts";
 import { LEMON_SQUEEZY_API_ORIGIN } from "./lemonsqueezy-routing.ts";
-import { LEMON_SQUEEZY_STORE_ID, providerPlanId, type EmulatedPlan } from "./plans.ts";
+import { LEMON_SQUEEZY_STORE_ID, POLAR_SEAT_LIMITS, providerPlanId, type EmulatedPlan } from "./plans.ts";
 import { POLAR_ORGANIZATION } from "./portal-pages.ts";
 import type { Metadata } from "./subscriptions.ts";
 
@@ -34,6 +34,8 @@ export type CheckoutSession = {
   subscriptionId: string | null;
   /** Lemon Squeezy order / Stripe invoice created by paying. */
   orderId: string | null;
+  /** Seats bought: Stripe `line_items[0][quantity]`, Polar `seats`, Lemon Squeezy `variant_quantities`; 1 when none given. */
+  quantity: number;
 };
 
 /** Stripe and Lemon Squeezy checkouts live 24 hours; Polar's one hour. */
@@ -119,8 +121,8 @@ export function stripeCheckoutSession(session: CheckoutSession) {
     id: session.id,
     object: "checkout.session",
     allow_promotion_codes: null,
-    amount_subtotal: session.plan.amount,
-    amount_total: session.plan.amount,
+    amount_subtotal: session.plan.amount * session.quantity,
+    amount_total: session.plan.amount * session.quantity,
     billing_address_collection: null,
     cancel_url: session.cancelUrl,
     client_reference_id: session.clientReferenceId,
@@ -163,11 +165,12 @@ export function polarCheckout(session: CheckoutSession) {
     success_url: session.successUrl ?? `${new URL(session.url).origin}/checkout/polar/${session.token}/confirmation`,
     return_url: session.cancelUrl,
     embed_origin: null,
-    amount: session.plan.amount,
+    amount: session.plan.amount * session.quantity,
     discount_amount: 0,
-    net_amount: session.plan.amount,
+    net_amount: session.plan.amount * session.quantity,
     tax_amount: null,
-    total_amount: session.plan.amount,
+    total_amount: session.plan.amount * session.quantity,
+    seats: session.plan.perSeat ? session.quantity : null,
     currency: session.plan.currency,
     organization_id: POLAR_ORGANIZATION.id,
     product_id: session.plan.polarProductId,
@@ -192,6 +195,34 @@ export function polarPriceId(plan: EmulatedPlan): string {
   return plan.polarProductId.replace(/a(\d{3})$/, "b$1");
 }
 
+/** The product's one price: fixed, or seat-based (`ProductPriceSeatBased`, one volume tier) for a per-seat plan. */
+function polarPrice(plan: EmulatedPlan) {
+  const common = {
+    id: polarPriceId(plan),
+    created_at: "2026-01-05T10:00:00Z",
+    modified_at: null,
+    source: "catalog",
+    is_archived: false,
+    product_id: plan.polarProductId,
+    type: "recurring",
+    recurring_interval: plan.interval,
+    price_currency: plan.currency,
+  };
+  if (!plan.perSeat) return { ...common, amount_type: "fixed", price_amount: plan.amount };
+  const { minimum, maximum } = POLAR_SEAT_LIMITS;
+  return {
+    ...common,
+    amount_type: "seat_based",
+    tax_behavior: null,
+    seat_tiers: {
+      seat_tier_type: "volume",
+      tiers: [{ min_seats: minimum, max_seats: maximum, price_per_seat: plan.amount }],
+      minimum_seats: minimum,
+      maximum_seats: maximum,
+    },
+  };
+}
+
 /** Polar's `Product`, as embedded in checkouts and subscriptions. */
 export function polarProduct(plan: EmulatedPlan) {
   return {
@@ -208,21 +239,7 @@ export function polarProduct(plan: EmulatedPlan) {
     is_archived: false,
     organization_id: POLAR_ORGANIZATION.id,
     metadata: {},
-    prices: [
-      {
-        id: polarPriceId(plan),
-        created_at: "2026-01-05T10:00:00Z",
-        modified_at: null,
-        source: "catalog",
-        amount_type: "fixed",
-        is_archived: false,
-        product_id: plan.polarProductId,
-        type: "recurring",
-        recurring_interval: plan.interval,
-        price_currency: plan.currency,
-        price_amount: plan.amount,
-      },
-    ],
+    prices: [polarPrice(plan)],
     benefits: [],
     medias: [],
     attached_custom_fields: [],
@@ -252,7 +269,7 @@ export function lemonSqueezyCheckoutDocument(session: CheckoutSession, productOp
           tax_number: "",
           discount_code: "",
           custom: session.subscriptionMetadata,
-          variant_quantities: [],
+          variant_quantities: session.quantity === 1 ? [] : [{ variant_id: Number(providerPlanId("lemonsqueezy", session.plan)), quantity: session.quantity }],
         },
         preview: false,
         expires_at: null,

@@ -1,7 +1,7 @@
 import type { ProviderId } from "~/billing/providers/provider.ts";
 import { findCustomer } from "./customers.ts";
 import { jsonApiError, MEDIA_TYPE } from "./lemonsqueezy-api.ts";
-import { findPlanByProviderId, LEMON_SQUEEZY_STORE_ID } from "./plans.ts";
+import { findPlanByProviderId, LEMON_SQUEEZY_STORE_ID, POLAR_SEAT_LIMITS } from "./plans.ts";
 import { errorBody as polarErrorBody, invalid as polarInvalid } from "./polar-api.ts";
 import { escapeHtml, layout, PAGE_HEADERS } from "./portal-pages.ts";
 import { authenticate, responseHeaders, stripeError } from "./stripe-api.ts";
@@ -83,9 +83,10 @@ function createStripeCheckout(request: EmulatorRequest, sessions: CheckoutSessio
   if (!priceId) return invalid("line_items[0][price]", "Missing required param: line_items[0][price].", "parameter_missing");
   const plan = findPlanByProviderId("stripe", priceId);
   if (!plan) return invalid("line_items[0][price]", `No such price: '${priceId}'`, "resource_missing");
-  const quantity = params.get("line_items[0][quantity]");
-  if (quantity !== null && quantity !== "1") {
-    return invalid("line_items[0][quantity]", "The emulator sells one seat per subscription.", "parameter_invalid_integer");
+  const quantityParam = params.get("line_items[0][quantity]");
+  const quantity = quantityParam === null ? 1 : seatCount(quantityParam);
+  if (quantity === undefined) {
+    return invalid("line_items[0][quantity]", "Invalid integer: the quantity must be a whole number from 1 to 999999.", "parameter_invalid_integer");
   }
   const customerId = params.get("customer");
   const email = params.get("customer_email");
@@ -109,8 +110,15 @@ function createStripeCheckout(request: EmulatorRequest, sessions: CheckoutSessio
     subscriptionMetadata: bracketed(params, "subscription_data[metadata]"),
     successUrl,
     cancelUrl: params.get("cancel_url"),
+    quantity,
   });
   return jsonResponse(200, stripeCheckoutSession(session), responseHeaders(request));
+}
+
+/** A seat count as Stripe's form encoding carries it ("3"), or undefined when it is not one. */
+export function seatCount(value: unknown): number | undefined {
+  const number = typeof value === "string" && /^\d{1,6}$/.test(value) ? Number(value) : typeof value === "number" ? value : Number.NaN;
+  return Number.isInteger(number) && number >= 1 && number <= 999_999 ? number : undefined;
 }
 
 /** `metadata[user_id]=…` → `{user_id: "…"}`. */
@@ -167,6 +175,22 @@ function createPolarCheckout(request: EmulatorRequest, sessions: CheckoutSession
   if (!isMetadata(metadata)) {
     return polarInvalid({ loc: ["body", "metadata"], msg: "Input should be a valid dictionary", type: "dict_type", input: metadata });
   }
+  // `seats` works with seat-based pricing only; a seat-based product without it starts at its minimum.
+  const seats = fields.seats ?? null;
+  if (seats !== null && (typeof seats !== "number" || !Number.isInteger(seats))) {
+    return polarInvalid({ loc: ["body", "seats"], msg: "Input should be a valid integer", type: "int_type", input: seats });
+  }
+  if (seats !== null && !plan.perSeat) {
+    return polarInvalid({ loc: ["body", "seats"], msg: "Seats can only be set for seat-based pricing.", type: "value_error", input: seats });
+  }
+  if (seats !== null && (seats < POLAR_SEAT_LIMITS.minimum || seats > POLAR_SEAT_LIMITS.maximum)) {
+    return polarInvalid({
+      loc: ["body", "seats"],
+      msg: `Seats must be between ${POLAR_SEAT_LIMITS.minimum} and ${POLAR_SEAT_LIMITS.maximum}.`,
+      type: "value_error",
+      input: seats,
+    });
+  }
 
   const session = sessions.open("polar", {
     plan,
@@ -179,6 +203,7 @@ function createPolarCheckout(request: EmulatorRequest, sessions: CheckoutSession
     subscriptionMetadata: metadata,
     successUrl: (fields.success_url as string | null | undefined) ?? null,
     cancelUrl: (fields.return_url as string | null | undefined) ?? null,
+    quantity: seats ?? (plan.perSeat ? POLAR_SEAT_LIMITS.minimum : 1),
   });
   return jsonResponse(201, polarCheckout(session));
 }
@@ -234,6 +259,20 @@ function createLemonSqueezyCheckout(request: EmulatorRequest, sessions: Checkout
   if (!isMetadata(custom)) {
     return invalidPointer("/data/attributes/checkout_data/custom", "The checkout data.custom must be an object of values.");
   }
+  // `variant_quantities: [{ variant_id, quantity }]`: the quantity of the checkout's variant.
+  const variantQuantities = checkoutData.variant_quantities ?? [];
+  if (!Array.isArray(variantQuantities)) {
+    return invalidPointer("/data/attributes/checkout_data/variant_quantities", "The checkout data.variant quantities must be an array.");
+  }
+  let quantity = 1;
+  for (const [index, entry] of variantQuantities.entries()) {
+    const pointer = `/data/attributes/checkout_data/variant_quantities/${index}`;
+    const { variant_id: entryVariant, quantity: entryQuantity } = (entry ?? {}) as Record<string, unknown>;
+    if (String(entryVariant) !== String(variantId)) return invalidPointer(`${pointer}/variant_id`, "The variant id must be the checkout's variant.");
+    const count = typeof entryQuantity === "number" ? seatCount(entryQuantity) : undefined;
+    if (count === undefined) return invalidPointer(`${pointer}/quantity`, "The quantity must be an integer of at least 1.");
+    quantity = count;
+  }
   const redirectUrl = productOptions.redirect_url;
   if (redirectUrl !== undefined && redirectUrl !== null && redirectUrl !== "" && (typeof redirectUrl !== "string" || !isHttpUrl(redirectUrl))) {
     return invalidPointer("/data/attributes/product_options/redirect_url", "The product options.redirect url must be a valid URL.");
@@ -249,6 +288,7 @@ function createLemonSqueezyCheckout(request: EmulatorRequest, sessions: Checkout
     subscriptionMetadata: custom,
     successUrl: typeof redirectUrl === "string" && redirectUrl !== "" ? redirectUrl : null,
     cancelUrl: null,
+    quantity,
   });
   const document201 = lemonSqueezyCheckoutDocument(session, productOptions, attributes.checkout_options ?? {});
   return { status: 201, headers: { "content-type": MEDIA_TYPE }, body: document201 };
@@ -279,6 +319,7 @@ export function checkoutPage(session: CheckoutSession, fallbackUrl: string): Emu
     <dl>
       <dt>Plan</dt><dd>${escapeHtml(session.plan.name)}</dd>
       <dt>Price</dt><dd>${escapeHtml(session.plan.priceText)}</dd>
+      ${session.plan.perSeat || session.quantity !== 1 ? `<dt>Seats</dt><dd>${session.quantity}</dd>` : ""}
       ${session.email ? `<dt>Email</dt><dd>${escapeHtml(session.email)}</dd>` : ""}
     </dl>
     <form method="post">

@@ -249,7 +249,8 @@ function sectionFor(page: DeepPage): string {
     }
     case "switch-plan": {
       const { subscription } = page;
-      const options = EMULATED_PLANS.filter((plan) => plan.id !== subscription.plan.id)
+      // A per-seat plan is bought for an organisation's members (its checkout), not switched to here.
+      const options = EMULATED_PLANS.filter((plan) => plan.id !== subscription.plan.id && !plan.perSeat)
         .map((plan) => `<form method="post"><input type="hidden" name="plan" value="${escapeHtml(plan.id)}"><button type="submit">Switch to ${escapeHtml(plan.name)} (${escapeHtml(plan.priceText)})</button></form>`)
         .join("\n    ");
       return `${subscriptionFacts(subscription)}

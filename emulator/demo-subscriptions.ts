@@ -2,7 +2,7 @@ import type { ProviderId } from "~/billing/providers/provider.ts";
 import { DEMO_ACCOUNTS, type DemoAccount } from "~/demo/demo-accounts.ts";
 import { DEMO_SUBSCRIPTIONS_STARTED, demoPeriod } from "~/demo/demo-billing-story.ts";
 import { addCustomer, findCustomer, type EmulatedCustomer } from "./customers.ts";
-import { findPlan } from "./plans.ts";
+import { findPlan, type EmulatedPlan } from "./plans.ts";
 import type { EmulatedSubscription } from "./subscriptions.ts";
 
 /**
@@ -26,7 +26,9 @@ export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flat
           provider: account.customer.provider,
           subscriptionId: account.subscription.providerSubscriptionId,
           itemId: ITEM_IDS[account.email]!,
-          plan: account.subscription.plan,
+          plan: account.subscription.plan as DemoSubscription["plan"],
+          // A per-seat demo subscription names its seats; the others have one.
+          quantity: account.subscription.quantity ?? 1,
           status: account.subscription.status as EmulatedSubscription["status"],
         },
       ]
@@ -38,7 +40,8 @@ type DemoSubscription = {
   provider: ProviderId;
   subscriptionId: string;
   itemId: string;
-  plan: "starter" | "pro" | "team";
+  plan: EmulatedPlan["id"];
+  quantity: number;
   status: EmulatedSubscription["status"];
 };
 
@@ -73,6 +76,7 @@ export function demoSubscriptions(now: number): EmulatedSubscription[] {
       checkoutId: null,
       orderId: null,
       itemId: demo.itemId,
+      quantity: demo.quantity,
     };
   });
 }

@@ -4,6 +4,7 @@ import { checkoutErrorPage, checkoutPage, handleCheckoutApi, paidPage } from "./
 import { CheckoutSessions, type CheckoutSession } from "./checkout-sessions.ts";
 import { addCustomer, findCustomer, findCustomerByEmail, findCustomerByExternalId, type EmulatedCustomer } from "./customers.ts";
 import { handleCheckoutRetrieveApi } from "./checkout-retrieve.ts";
+import { handleSeatsApi } from "./seats-api.ts";
 import { demoSubscriptions } from "./demo-subscriptions.ts";
 import { findPlan, EMULATED_PLANS } from "./plans.ts";
 import { noticeFor, parsePortalAction, subscriptionPanel, type PortalActionRequest } from "./portal-actions.ts";
@@ -31,7 +32,7 @@ export type SubscriptionSummary = {
   plan: EmulatedSubscription["plan"]["id"];
   status: EmulatedSubscription["status"];
   cancelAtPeriodEnd: boolean;
-  /** Seats: 1 until the emulator keeps a quantity per subscription. */
+  /** Seats (Stripe's item quantity, Polar's seats, Lemon Squeezy's item quantity). */
   quantity: number;
   currentPeriodEnd: string;
   metadata: EmulatedSubscription["metadata"];
@@ -93,9 +94,26 @@ export class EmulatorLifecycle {
 
   // ------------------------------------------------------------ wire entry points
 
-  /** A provider API call this module answers (checkout creation), else undefined. */
+  /** A provider API call this module answers (checkout creation, seat updates), else undefined. */
   handleApi(provider: ProviderId, request: EmulatorRequest): EmulatorResponse | undefined {
-    return handleCheckoutRetrieveApi(provider, request, this.#checkouts, this.subscriptions) ?? handleCheckoutApi(provider, request, this.#checkouts);
+    return (
+      // Seat updates first: the read handlers that follow answer a subscription's path whatever the method.
+      handleSeatsApi(provider, request, this) ??
+      handleCheckoutRetrieveApi(provider, request, this.#checkouts, this.subscriptions) ??
+      handleCheckoutApi(provider, request, this.#checkouts)
+    );
+  }
+
+  /**
+   * Sets a subscription's seat count, as the provider's update call does: the answer goes back at once and the
+   * provider's update webhook follows (in the background, as real providers send it). Unchanged: no event.
+   */
+  changeSeats(subscription: EmulatedSubscription, quantity: number): EmulatedSubscription {
+    if (subscription.quantity === quantity) return subscription;
+    const before = this.subscriptions.update(subscription, { quantity });
+    const events = eventsFor(subscription, before, { kind: "seats-changed" }, this.#eventContext());
+    void this.delivery.sendInOrder(events, 0);
+    return subscription;
   }
 
   /** `GET|POST /checkout/...`: the hosted checkout page and its Pay button. */
@@ -197,7 +215,7 @@ export class EmulatorLifecycle {
       plan: subscription.plan.id,
       status: subscription.status,
       cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
-      quantity: 1,
+      quantity: subscription.quantity,
       currentPeriodEnd: new Date(subscription.currentPeriodEnd).toISOString(),
       metadata: structuredClone(subscription.metadata),
     }));
@@ -224,7 +242,7 @@ export class EmulatorLifecycle {
       case "resume":
         return subscription.cancelAtPeriodEnd ? planned({ kind: "resumed" }, { cancelAtPeriodEnd: false, canceledAt: null }) : undefined;
       case "switch_plan": {
-        const plan = request.plan ? findPlan(request.plan)! : EMULATED_PLANS.find((candidate) => candidate.id !== subscription.plan.id)!;
+        const plan = request.plan ? findPlan(request.plan)! : EMULATED_PLANS.find((candidate) => candidate.id !== subscription.plan.id && !candidate.perSeat)!;
         return plan.id === subscription.plan.id ? undefined : planned({ kind: "plan-changed" }, { plan });
       }
       case "update_card": {
@@ -264,6 +282,7 @@ export class EmulatorLifecycle {
       checkoutId: session.id,
       orderId: session.provider === "lemonsqueezy" ? newId("lemonsqueezy", "order") : null,
       itemId: newId(session.provider, "item"),
+      quantity: session.quantity,
     });
     Object.assign(session, { status: "complete", subscriptionId: subscription.id, customerId: customer.id, orderId: subscription.orderId });
     if (session.email === null) session.email = customer.email;

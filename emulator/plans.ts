@@ -9,8 +9,13 @@ export type EmulatedPlan = {
   id: "starter" | "pro" | "team";
   name: string;
   priceText: string;
-  /** In cents, as every provider counts money. */
+  /** In cents, as every provider counts money; per seat for a per-seat plan. */
   amount: number;
+  /**
+   * Sold per seat (SPEC "Organisations and seats"): Stripe and Lemon Squeezy take any quantity on any price, but
+   * Polar takes `seats` only for a product with seat-based pricing (`amount_type: "seat_based"`), which this is.
+   */
+  perSeat: boolean;
   currency: "usd";
   interval: "month";
   stripePriceId: string;
@@ -24,6 +29,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     name: "Starter",
     priceText: "$9 / month",
     amount: 900,
+    perSeat: false,
     currency: "usd",
     interval: "month",
     stripePriceId: "price_emulated_starter",
@@ -35,6 +41,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     name: "Pro",
     priceText: "$29 / month",
     amount: 2900,
+    perSeat: false,
     currency: "usd",
     interval: "month",
     stripePriceId: "price_emulated_pro",
@@ -47,6 +54,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     name: "Team",
     priceText: "$12 / seat / month",
     amount: 1200,
+    perSeat: true,
     currency: "usd",
     interval: "month",
     stripePriceId: "price_emulated_team",
@@ -54,6 +62,9 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     lemonSqueezyVariantId: "100003",
   },
 ];
+
+/** Polar's seat limits for a seat-based product (`seat_tiers.minimum_seats` / `maximum_seats`). */
+export const POLAR_SEAT_LIMITS = { minimum: 1, maximum: 1000 } as const;
 
 /** Lemon Squeezy's store in emulation (LEMONSQUEEZY_STORE_ID). */
 export const LEMON_SQUEEZY_STORE_ID = "90001";

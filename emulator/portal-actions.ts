@@ -48,7 +48,7 @@ export function subscriptionPanel(subscription: EmulatedSubscription | undefined
   const { plan } = subscription;
   const date = dateFormat.format(subscription.currentPeriodEnd);
   const status = subscription.status === "past_due" ? "Past due" : subscription.cancelAtPeriodEnd ? `Cancels on ${date}` : "Active";
-  const other = EMULATED_PLANS.find((candidate) => candidate.id !== plan.id)!;
+  const other = EMULATED_PLANS.find((candidate) => candidate.id !== plan.id && !candidate.perSeat)!;
   const message = notice !== null && NOTICES[notice] ? `<p role="status" class="notice">${escapeHtml(NOTICES[notice])}</p>` : "";
   const pastDue =
     subscription.status === "past_due"
@@ -58,6 +58,7 @@ export function subscriptionPanel(subscription: EmulatedSubscription | undefined
     <h2>Subscription</h2>
     <dl>
       <dt>Plan</dt><dd>${escapeHtml(plan.name)} (${escapeHtml(plan.priceText)})</dd>
+      <dt>Seats</dt><dd>${subscription.quantity}</dd>
       <dt>Status</dt><dd>${escapeHtml(status)}</dd>
       <dt>${subscription.cancelAtPeriodEnd ? "Ends on" : "Renews on"}</dt><dd>${escapeHtml(date)}</dd>
       <dt>Card</dt><dd>${escapeHtml(subscription.card.brand)} ending ${escapeHtml(subscription.card.lastFour)}</dd>

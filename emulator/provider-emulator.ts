@@ -138,6 +138,9 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
 
   function providerAnswer(provider: ProviderId, request: EmulatorRequest): EmulatorResponse {
     const subscriptions = lifecycle.subscriptions;
+    // The lifecycle's own calls (seat updates, checkouts) first: the read handlers below match paths, not methods.
+    const lifecycleAnswer = lifecycle.handleApi(provider, request);
+    if (lifecycleAnswer) return lifecycleAnswer;
     const subscriptionApi =
       provider === "lemonsqueezy"
         ? handleLemonSqueezySubscriptionApi(request, subscriptions, deepLinks, portals)
@@ -148,7 +151,7 @@ export async function startProviderEmulator(options: ProviderEmulatorOptions): P
       subscriptionApi ??
       handleSubscriptionLists(provider, request, subscriptions, lifecycle.eventContext()) ??
       handleOrdersAndInvoicesApi(provider, request, subscriptions, lifecycle.eventContext(), origin);
-    return listed ?? lifecycle.handleApi(provider, request) ?? APIS[provider].handle(request, portals, { subscriptions });
+    return listed ?? APIS[provider].handle(request, portals, { subscriptions });
   }
 
   function control(request: EmulatorRequest): EmulatorResponse {

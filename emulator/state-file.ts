@@ -4,7 +4,11 @@ import { addCustomer, findCustomer, type EmulatedCustomer } from "./customers.ts
 import { findPlan } from "./plans.ts";
 import type { EmulatedSubscription, SubscriptionStore } from "./subscriptions.ts";
 
-type StoredSubscription = Omit<EmulatedSubscription, "plan" | "customer"> & { plan: string; customer: EmulatedCustomer };
+type StoredSubscription = Omit<EmulatedSubscription, "plan" | "customer" | "quantity"> & {
+  plan: string;
+  customer: EmulatedCustomer;
+  quantity?: number;
+};
 
 const VERSION = 1;
 /** Changes within this window are written together. */
@@ -48,7 +52,8 @@ function load(store: SubscriptionStore, file: string): void {
       addCustomer(stored.customer);
       customer = stored.customer;
     }
-    store.add({ ...stored, plan, customer }, { silent: true });
+    // Files written before quantities were kept hold none: those subscriptions had one seat.
+    store.add({ ...stored, quantity: stored.quantity ?? 1, plan, customer }, { silent: true });
   }
 }
 

@@ -43,6 +43,7 @@ function customerWith(provider: ProviderId, id: string, count: number) {
       checkoutId: null,
       orderId: null,
       itemId: provider === "lemonsqueezy" ? String(2_500_000 + i) : `si_List${i}`,
+      quantity: 1,
     });
   }
   return customer;

@@ -34,6 +34,8 @@ export type EmulatedSubscription = {
   orderId: string | null;
   /** Stripe subscription item id / Lemon Squeezy first subscription item id. */
   itemId: string;
+  /** Seats: Stripe's item `quantity`, Polar's `seats` (seat-based products only), Lemon Squeezy's item `quantity`. */
+  quantity: number;
 };
 
 export type Metadata = Record<string, string | number | boolean>;

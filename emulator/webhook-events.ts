@@ -25,6 +25,8 @@ export type LifecycleChange =
   | { kind: "payment-recovered" }
   | { kind: "renewal-failed" }
   | { kind: "renewed" }
+  /** The seat count changed through the provider's API (Stripe item quantity, Polar seats, Lemon Squeezy item quantity). */
+  | { kind: "seats-changed" }
   /** Just the subscription's state, as an "updated" event (for out-of-order and bad-signature deliveries). */
   | { kind: "snapshot" };
 
@@ -134,7 +136,7 @@ export function stripeSubscription(subscription: EmulatedSubscription) {
             type: "recurring",
             unit_amount: plan.amount,
           },
-          quantity: 1,
+          quantity: subscription.quantity,
           subscription: subscription.id,
         },
       ],
@@ -211,6 +213,8 @@ function polarEvents(after: EmulatedSubscription, change: LifecycleChange): Outg
     "renewal-failed": ["subscription.updated", "subscription.past_due"],
     renewed: ["subscription.cycled", "subscription.updated"],
     snapshot: ["subscription.updated"],
+    // A new count arrives as the catch-all `subscription.updated` (PROVIDERS.md §5.4).
+    "seats-changed": ["subscription.updated"],
   };
   return types[change.kind].map((type) => {
     // Standard Webhooks message id; Polar's payload itself has no id.
@@ -232,7 +236,7 @@ export function polarSubscription(subscription: EmulatedSubscription) {
     created_at: iso(subscription.createdAt),
     modified_at: iso(subscription.updatedAt),
     id: subscription.id,
-    amount: plan.amount,
+    amount: plan.amount * subscription.quantity,
     currency: plan.currency,
     recurring_interval: plan.interval,
     recurring_interval_count: 1,
@@ -256,7 +260,8 @@ export function polarSubscription(subscription: EmulatedSubscription) {
     product_id: plan.polarProductId,
     discount_id: null,
     checkout_id: subscription.checkoutId,
-    seats: null,
+    // Seat-based products carry the count; other products neither field.
+    seats: plan.perSeat ? subscription.quantity : null,
     units: null,
     customer_cancellation_reason: null,
     customer_cancellation_comment: null,
@@ -365,15 +370,7 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
       cancelled: subscription.cancelAtPeriodEnd,
       trial_ends_at: null,
       billing_anchor: new Date(subscription.createdAt).getUTCDate(),
-      first_subscription_item: {
-        id: Number(subscription.itemId),
-        subscription_id: Number(subscription.id),
-        price_id: Number(subscription.plan.lemonSqueezyVariantId) + 100_000,
-        quantity: 1,
-        is_usage_based: false,
-        created_at: lemonSqueezyTime(subscription.createdAt),
-        updated_at: lemonSqueezyTime(subscription.updatedAt),
-      },
+      first_subscription_item: { id: Number(subscription.itemId), ...lemonSqueezyItemAttributes(subscription) },
       urls: context.lemonSqueezySubscriptionUrls?.(subscription) ?? {
         // Deep links into the same signed page; the fragment picks the section.
         update_payment_method: `${portal}#update-card`,
@@ -388,6 +385,23 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
     },
     ["store", "customer", "order", "order-item", "product", "variant", "subscription-items", "subscription-invoices"],
   );
+}
+
+/** A subscription item's attributes (`first_subscription_item` and the `subscription-items` resource). */
+function lemonSqueezyItemAttributes(subscription: EmulatedSubscription) {
+  return {
+    subscription_id: Number(subscription.id),
+    price_id: Number(subscription.plan.lemonSqueezyVariantId) + 100_000,
+    quantity: subscription.quantity,
+    is_usage_based: false,
+    created_at: lemonSqueezyTime(subscription.createdAt),
+    updated_at: lemonSqueezyTime(subscription.updatedAt),
+  };
+}
+
+/** Lemon Squeezy's `subscription-items` resource (`GET|PATCH /v1/subscription-items/:id`). */
+export function lemonSqueezySubscriptionItem(subscription: EmulatedSubscription) {
+  return jsonApiResource("subscription-items", subscription.itemId, lemonSqueezyItemAttributes(subscription), ["subscription", "price", "usage-records"]);
 }
 
 /** Lemon Squeezy's `orders` resource for the order that started the subscription. */
@@ -417,8 +431,8 @@ export function lemonSqueezyOrder(subscription: EmulatedSubscription) {
         variant_id: Number(plan.lemonSqueezyVariantId),
         product_name: "PortalStack",
         variant_name: plan.name,
-        price: plan.amount,
-        quantity: 1,
+        price: plan.amount * subscription.quantity,
+        quantity: subscription.quantity,
         test_mode: true,
       },
       urls: { receipt: null },

@@ -35,6 +35,10 @@ describe("a subscription change in a customer's words", () => {
     expect(line({ outcome: change! }).text).toBe(words);
   });
 
+  test("a seat change names the counts before and after (app/billing/seats/)", () => {
+    expect(line({ intent: "team", outcome: "seats_changed:3-4" }).text).toBe("Team subscription seats changed from 3 to 4");
+  });
+
   test("the same state again is no change at all (a provider's second event for it adds no line)", () => {
     expect(subscriptionChange(facts(), facts())).toBeNull();
     expect(subscriptionChange(facts({ cancelAtPeriodEnd: true }), facts({ cancelAtPeriodEnd: true }))).toBeNull();

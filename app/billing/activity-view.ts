@@ -70,6 +70,11 @@ function changeWords(outcome: string): string {
       return "will renew again (cancellation withdrawn)";
     case "plan_changed":
       return "plan changed";
+    case "seats_changed": {
+      // "3-4": the seat counts before and after (app/billing/seats/).
+      const [from, to] = (detail ?? "").split("-");
+      return from && to ? `seats changed from ${from} to ${to}` : "seats changed";
+    }
     case "paused":
       return "paused";
     case "resumed":

@@ -42,6 +42,7 @@ return async function subscriber(provider: ProviderId, count: number) {
       checkoutId: null,
       orderId: null,
       itemId: provider === "lemonsqueezy" ? String(n * 1000 + 600_000 + i) : `si_${prefix}${n}x${i}`,
+      quantity: 1,
     });
   }
   const user = await database().prisma.user.create({ data: { email } });

@@ -6,7 +6,9 @@ import {
   getSubscription,
   lemonSqueezySetup,
   listSubscriptionInvoices,
+  listSubscriptionItems,
   listSubscriptions,
+  updateSubscriptionItem,
   type Subscription,
 } from "@lemonsqueezy/lemonsqueezy.js";
 import { LRUCache } from "lru-cache";
@@ -139,13 +141,18 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       return { url: intent === "payment_method" ? links.updatePaymentMethod : links.updateSubscription, deepLinked: true };
     },
 
-    async createCheckout({ plan, owner, successUrl }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, quantity }: CheckoutRequest) {
       const variant = options.variants?.[plan];
       if (!variant || !options.storeId) throw new ProviderError("lemonsqueezy", "not-configured", "no store or variant id for the plan");
       lemonSqueezySetup({ apiKey: options.apiKey });
       // SPEC: `checkout_data.custom` comes back as `meta.custom_data` on the order and subscription events.
       const result = await createCheckout(options.storeId, variant, {
-        checkoutData: { email: owner.email, custom: { organization_id: owner.id } },
+        checkoutData: {
+          email: owner.email,
+          custom: { organization_id: owner.id },
+          // A per-seat plan's quantity (PROVIDERS.md §5.4); without it Lemon Squeezy sells one.
+          ...(quantity === undefined ? {} : { variantQuantities: [{ variantId: Number(variant), quantity }] }),
+        },
         // `[order_id]` is Lemon Squeezy's link variable: where it fills it in, the return names the order
         // (confirmation without waiting); where it does not, the literal is no order id and the webhook confirms.
         productOptions: { redirectUrl: withOrderReference(successUrl) },
@@ -211,7 +218,39 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
         .toSorted((a, b) => b.date.getTime() - a.date.getTime())
         .slice(0, INVOICES_LISTED);
     },
+
+    async updateSeats({ providerSubscriptionId, quantity }) {
+      lemonSqueezySetup({ apiKey: options.apiKey });
+      const itemId = await subscriptionItemId(providerSubscriptionId);
+      lemonSqueezySetup({ apiKey: options.apiKey });
+      // Both flags false (the SDK's defaults, sent anyway): prorated on the next renewal invoice (ADR 029).
+      const { statusCode, data, error } = await updateSubscriptionItem(itemId, { quantity, invoiceImmediately: false, disableProrations: false });
+      // 422: a usage-based item, or a quantity Lemon Squeezy will not take; 404: no such item.
+      if (error) failFromStatus(statusCode);
+      const now = data?.data?.attributes?.quantity;
+      if (typeof now !== "number") return fail("unavailable", "subscription item without a quantity");
+      return { quantity: now };
+    },
   };
+
+  /**
+   * The subscription's item: `first_subscription_item` from getSubscription, or, during a free trial (when that is
+   * null), the first of listSubscriptionItems (PROVIDERS.md §5.2, §5.4).
+   */
+  async function subscriptionItemId(subscriptionId: string): Promise<string> {
+    const subscription = await getSubscription(subscriptionId);
+    if (subscription.error) failFromStatus(subscription.statusCode);
+    const first = subscription.data?.data?.attributes?.first_subscription_item;
+    if (first?.is_usage_based) return fail("refused", "usage-based subscription item");
+    if (first && first.id != null) return String(first.id);
+    lemonSqueezySetup({ apiKey: options.apiKey });
+    const items = await listSubscriptionItems({ filter: { subscriptionId } });
+    if (items.error) failFromStatus(items.statusCode);
+    const listed = items.data?.data?.[0];
+    if (!listed || listed.id == null) return fail("unavailable", "subscription without an item");
+    if (listed.attributes?.is_usage_based) return fail("refused", "usage-based subscription item");
+    return String(listed.id);
+  }
 
   async function customerPortal(id: string): Promise<string> {
     const cached = customerLinks.get(id);

@@ -95,7 +95,7 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
-    async createCheckout({ plan, owner, successUrl, cancelUrl }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, cancelUrl, quantity }: CheckoutRequest) {
       const product = options.products?.[plan];
       if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
       let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
@@ -110,6 +110,8 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
           // Polar fills the template in, so the return names its checkout (confirmation without waiting).
           success_url: withCheckoutReference(successUrl),
           return_url: cancelUrl,
+          // Seat-based products only (PROVIDERS.md §5.4): sent for a per-seat plan, whose product must be seat-based.
+          ...(quantity === undefined ? {} : { seats: quantity }),
         });
       } catch (error) {
         throw toProviderError(error);
@@ -182,6 +184,20 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
         })),
       );
     },
+
+    async updateSeats({ providerSubscriptionId, quantity }) {
+      let updated: Awaited<ReturnType<typeof polar.subscriptions.update>>;
+      try {
+        // `SubscriptionUpdateSeats`; `prorate` charges the difference on the next invoice, as Stripe's
+        // `create_prorations` does, whatever the organisation's default is (ADR 029).
+        updated = await polar.subscriptions.update(providerSubscriptionId, { seats: quantity, proration_behavior: "prorate" });
+      } catch (error) {
+        throw seatsError(error);
+      }
+      // 1.x does not validate answers.
+      if (typeof updated?.seats !== "number") throw new ProviderError("polar", "unavailable", "subscription without seats");
+      return { quantity: updated.seats };
+    },
   };
 
   /** The receipt's presigned link, or null when Polar has none to give (the list still shows the order). */
@@ -233,6 +249,24 @@ const CHECKOUT_REFERENCE_PARAM = "checkout_id";
 /** The success URL with Polar's `{CHECKOUT_ID}` template (literal braces: Polar replaces them). */
 function withCheckoutReference(successUrl: string): string {
   return `${successUrl}${successUrl.includes("?") ? "&" : "?"}${CHECKOUT_REFERENCE_PARAM}={CHECKOUT_ID}`;
+}
+
+/**
+ * `subscriptions.update`'s own refusals: 403 (canceled or cancelling), 409 (an update pending), 402 (the charge
+ * failed), 404; a 400 (not seat-based, outside the product's seat limits, below the seats assigned) arrives as a
+ * plain client error. All are refusals of this change, not a bad token.
+ */
+function seatsError(error: unknown): unknown {
+  if (
+    error instanceof errors.SubscriptionsUpdate402Error ||
+    error instanceof errors.SubscriptionsUpdate403Error ||
+    error instanceof errors.SubscriptionsUpdate409Error ||
+    error instanceof errors.ResourceNotFound
+  ) {
+    return new ProviderError("polar", "refused", "seat change refused");
+  }
+  if (error instanceof PolarClientError && error.statusCode === 400) return new ProviderError("polar", "refused", "seat change refused");
+  return toProviderError(error);
 }
 
 /** Reduces any SDK error to a kind; Polar's text (which can echo the customer id) stays here. */

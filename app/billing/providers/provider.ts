@@ -38,8 +38,6 @@ export type CheckoutRequest = {
   plan: PlanId;
   /** The billing owner: the organisation's id (checkout carries it, webhooks link by it) and the buyer's email. */
   owner: { id: string; email: string };
-  /** Seats for a per-seat plan (the organisation's member count); absent for the others. */
-  quantity?: number;
   /** The user's existing customer at this provider, if any (Stripe reuses it instead of creating another). */
   providerCustomerId?: string;
   /** Where the provider sends the user after paying. */
@@ -50,6 +48,20 @@ export type CheckoutRequest = {
   idempotencyKey?: string;
   /** The user's languages, most preferred first (see PortalOptions). */
   languages?: readonly string[];
+  /**
+   * Seats, for a per-seat plan (SPEC "Organisations and seats": the member count). Absent for other plans: the
+   * provider's own default (Stripe `quantity: 1`; Polar and Lemon Squeezy send no quantity at all).
+   */
+  quantity?: number;
+};
+
+/** A new seat count for a per-seat subscription (PROVIDERS.md §5.4). */
+export type SeatsUpdate = {
+  providerSubscriptionId: string;
+  /** The whole new count (not a difference), so sending it twice is harmless. */
+  quantity: number;
+  /** The same for every attempt of one call (Stripe deduplicates by it). */
+  idempotencyKey?: string;
 };
 
 export type PortalLink = { url: string; deepLinked: boolean };
@@ -95,6 +107,12 @@ export interface BillingProvider {
   listInvoices?(customer: InvoiceOwner): Promise<ProviderInvoice[]>;
   /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`, Polar `checkout_id`, Lemon Squeezy `order_id`). */
   readonly checkoutReferenceParam?: string;
+  /**
+   * Sets a per-seat subscription's quantity at the provider (Stripe: the subscription item's quantity, prorated;
+   * Lemon Squeezy: the subscription item's quantity; Polar: `seats`). Resolves to the quantity the provider now
+   * shows. Failures are thrown as ProviderError, like every call.
+   */
+  updateSeats?(update: SeatsUpdate): Promise<{ quantity: number }>;
 }
 
 export type SubscriptionListQuery = {

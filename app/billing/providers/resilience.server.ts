@@ -17,7 +17,7 @@ import {
 import { logEvent } from "~/observability/log.server.ts";
 import { runInCallScope, type CallScope } from "./call-scope.server.ts";
 import { ProviderError, type ProviderFailureKind } from "./provider-error.ts";
-import type { BillingProvider, CheckoutOwner, InvoiceOwner } from "./provider.ts";
+import type { BillingProvider, CheckoutOwner, InvoiceOwner, SeatsUpdate } from "./provider.ts";
 
 /** One policy for every provider (ADR 009). */
 export type ResiliencePolicy = {
@@ -156,6 +156,13 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       : {}),
     ...(provider.retrieveCheckout
       ? { retrieveCheckout: (reference: string, owner: CheckoutOwner) => guarded(randomUUID(), () => provider.retrieveCheckout!(reference, owner)) }
+      : {}),
+    // The whole new count, not a difference: a repeat sets the same value, and Stripe also sees the same key.
+    ...(provider.updateSeats
+      ? {
+          updateSeats: (update: SeatsUpdate) =>
+            guarded(update.idempotencyKey ?? randomUUID(), (idempotencyKey) => provider.updateSeats!({ ...update, idempotencyKey })),
+        }
       : {}),
     // A read: safe to retry, no idempotency key needed.
     ...(provider.retrieveSubscription

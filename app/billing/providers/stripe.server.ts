@@ -104,7 +104,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       return { url: session.url, deepLinked: true };
     },
 
-    async createCheckout({ plan, owner, providerCustomerId, successUrl, cancelUrl, languages }: CheckoutRequest) {
+    async createCheckout({ plan, owner, providerCustomerId, successUrl, cancelUrl, languages, quantity }: CheckoutRequest) {
       const price = options.prices?.[plan];
       if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
       let session: Stripe.Checkout.Session;
@@ -113,7 +113,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         // (subscription_data.metadata), the only place the subscription's own events carry it.
         session = await stripe.checkout.sessions.create({
           mode: "subscription",
-          line_items: [{ price, quantity: 1 }],
+          // A per-seat plan buys one unit per member (PROVIDERS.md §5.4); any other plan one.
+          line_items: [{ price, quantity: quantity ?? 1 }],
           client_reference_id: owner.id,
           metadata: { organization_id: owner.id },
           subscription_data: { metadata: { organization_id: owner.id } },
@@ -212,6 +213,34 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
     },
 
     listSubscriptionPage: (query) => listStripeSubscriptionPage(stripe, query),
+
+    async updateSeats({ providerSubscriptionId, quantity, idempotencyKey }) {
+      // The item's id is needed: an `items[]` entry without one ADDS an item instead of changing it (PROVIDERS.md §5.4).
+      let itemId: string;
+      try {
+        const current = await stripe.subscriptions.retrieve(providerSubscriptionId);
+        const item = current?.items?.data?.[0];
+        if (typeof item?.id !== "string") throw new ProviderError("stripe", "unavailable", "subscription without an item");
+        if (item.quantity === quantity) return { quantity };
+        itemId = item.id;
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      let updated: Stripe.Subscription;
+      try {
+        // Prorated on the next invoice (Stripe's default, named so a changed default cannot change our bills): ADR 029.
+        updated = await stripe.subscriptions.update(
+          providerSubscriptionId,
+          { items: [{ id: itemId, quantity }], proration_behavior: "create_prorations" },
+          idempotencyKey ? { idempotencyKey } : undefined,
+        );
+      } catch (error) {
+        throw toProviderError(error);
+      }
+      const now = updated?.items?.data?.find((item) => item.id === itemId)?.quantity;
+      if (typeof now !== "number") throw new ProviderError("stripe", "unavailable", "subscription without its item quantity");
+      return { quantity: now };
+    },
   };
 }
 

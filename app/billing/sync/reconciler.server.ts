@@ -17,6 +17,8 @@ export type ReconcilerDeps = {
   callsPerMinute: number;
   /** How long one run may last (the interval). */
   runLimitMs: number;
+  /** Seats (app/billing/seats/): after a customer's subscriptions are read, a seat count that disagrees with the members is corrected. */
+  seats?: { reconcile(organizationId: string): Promise<boolean> };
   /** The budget's clock and wait (tests speed them up). */
   now?: () => number;
   wait?: (ms: number) => Promise<void>;
@@ -74,6 +76,10 @@ export function createReconciler(deps: ReconcilerDeps) {
           });
         }
         repaired += differences.length;
+        // The provider's quantity is now in our row: a count that disagrees with the members gets its seat job.
+        if (await deps.seats?.reconcile(customer.organizationId)) {
+          logEvent("info", "billing.reconcile.seats", { provider: customer.provider, organizationId: customer.organizationId });
+        }
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         errors += 1;
