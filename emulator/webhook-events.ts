@@ -147,8 +147,9 @@ export function stripeSubscription(subscription: EmulatedSubscription) {
     metadata: subscription.metadata,
     start_date: unixSeconds(subscription.createdAt),
     status: subscription.status,
-    trial_end: null,
-    trial_start: null,
+    // Stripe keeps the trial's dates on the subscription after it converts.
+    trial_end: subscription.trialEnd == null ? null : unixSeconds(subscription.trialEnd),
+    trial_start: subscription.trialStart == null ? null : unixSeconds(subscription.trialStart),
   };
 }
 
@@ -212,7 +213,9 @@ function polarEvents(after: EmulatedSubscription, change: LifecycleChange): Outg
     renewed: ["subscription.cycled", "subscription.updated"],
     snapshot: ["subscription.updated"],
   };
-  return types[change.kind].map((type) => {
+  // A checkout that starts a trial makes a trialing subscription: Polar sends no `subscription.active` for it.
+  const kinds = change.kind === "checkout-completed" && after.status === "trialing" ? ["subscription.created", "subscription.updated"] : types[change.kind];
+  return kinds.map((type) => {
     // Standard Webhooks message id; Polar's payload itself has no id.
     const id = `msg_${randomBytes(18).toString("base64url")}`;
     const body = {
@@ -241,8 +244,8 @@ export function polarSubscription(subscription: EmulatedSubscription) {
     current_period_end: iso(subscription.currentPeriodEnd),
     current_meter_period_start: null,
     current_meter_period_end: null,
-    trial_start: null,
-    trial_end: null,
+    trial_start: iso(subscription.trialStart ?? null),
+    trial_end: iso(subscription.trialEnd ?? null),
     cancel_at_period_end: subscription.cancelAtPeriodEnd,
     canceled_at: iso(subscription.canceledAt),
     started_at: iso(subscription.createdAt),
@@ -335,7 +338,7 @@ function jsonApiResource(type: string, id: string, attributes: object, relations
 
 function lemonSqueezyStatus(subscription: EmulatedSubscription): string {
   if (subscription.cancelAtPeriodEnd) return "cancelled";
-  return subscription.status;
+  return subscription.status === "trialing" ? "on_trial" : subscription.status;
 }
 
 /** Lemon Squeezy's `subscriptions` resource. */
@@ -357,15 +360,17 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
       user_name: subscription.customer.name,
       user_email: subscription.customer.email,
       status,
-      status_formatted: status === "past_due" ? "Past due" : status[0]!.toUpperCase() + status.slice(1),
+      status_formatted: status === "past_due" ? "Past due" : status === "on_trial" ? "On Trial" : status[0]!.toUpperCase() + status.slice(1),
       card_brand: subscription.card.brand,
       card_last_four: subscription.card.lastFour,
       payment_processor: "stripe",
       pause: null,
       cancelled: subscription.cancelAtPeriodEnd,
-      trial_ends_at: null,
+      // Only while on trial (PROVIDERS.md §5.2).
+      trial_ends_at: status === "on_trial" && subscription.trialEnd != null ? lemonSqueezyTime(subscription.trialEnd) : null,
       billing_anchor: new Date(subscription.createdAt).getUTCDate(),
-      first_subscription_item: {
+      // Null during a free trial (PROVIDERS.md §5.2, a trap for quantity readers).
+      first_subscription_item: status === "on_trial" ? null : {
         id: Number(subscription.itemId),
         subscription_id: Number(subscription.id),
         price_id: Number(subscription.plan.lemonSqueezyVariantId) + 100_000,

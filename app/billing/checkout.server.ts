@@ -79,11 +79,16 @@ export function createBillingCheckout(deps: {
           select: { id: true },
           take: 1,
         },
+        // One trial per billing owner, at any provider: any subscription that ever had one. In the same statement.
+        // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
+        _count: { select: { subscriptions: { where: { hadTrial: true } } } },
       },
     });
     if (!user) return fail({ kind: "unauthenticated" });
     // A second checkout would charge twice: plan changes belong in the portal.
     if (user.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
+    // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
+    const trialDays = plan.trialDays > 0 && user._count.subscriptions === 0 ? plan.trialDays : 0;
 
     const call = await callProvider({
       action: "checkout",
@@ -97,6 +102,7 @@ export function createBillingCheckout(deps: {
           successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
           cancelUrl: new URL(PRICING_PATH, appOrigin).href,
           languages: request.languages,
+          trialDays,
         }),
     });
     timing.latencyMs = call.latencyMs;

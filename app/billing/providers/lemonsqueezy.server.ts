@@ -136,7 +136,7 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       return { url: intent === "payment_method" ? links.updatePaymentMethod : links.updateSubscription, deepLinked: true };
     },
 
-    async createCheckout({ plan, user, successUrl }: CheckoutRequest) {
+    async createCheckout({ plan, user, successUrl, trialDays }: CheckoutRequest) {
       const variant = options.variants?.[plan];
       if (!variant || !options.storeId) throw new ProviderError("lemonsqueezy", "not-configured", "no store or variant id for the plan");
       lemonSqueezySetup({ apiKey: options.apiKey });
@@ -144,6 +144,9 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       const result = await createCheckout(options.storeId, variant, {
         checkoutData: { email: user.email, custom: { user_id: user.id } },
         productOptions: { redirectUrl: successUrl },
+        // The trial is the variant's (set in Lemon Squeezy's dashboard to the catalogue's days); `skipTrial` drops it
+        // for an owner who had one (PROVIDERS.md §5.5).
+        ...(trialDays > 0 ? {} : { checkoutOptions: { skipTrial: true } }),
       });
       if (result.error) failFromStatus(result.statusCode);
       const url = result.data?.data?.attributes?.url;

@@ -94,7 +94,7 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
-    async createCheckout({ plan, user, successUrl, cancelUrl }: CheckoutRequest) {
+    async createCheckout({ plan, user, successUrl, cancelUrl, trialDays }: CheckoutRequest) {
       const product = options.products?.[plan];
       if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
       let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
@@ -108,6 +108,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
           metadata: { user_id: user.id },
           success_url: successUrl,
           return_url: cancelUrl,
+          // The catalogue's trial overrides the product's; `allow_trial: false` turns a product's trial off for an
+          // owner who had one (PROVIDERS.md §5.5).
+          ...(trialDays > 0 ? { trial_interval: "day" as const, trial_interval_count: trialDays } : { allow_trial: false }),
         });
       } catch (error) {
         throw toProviderError(error);

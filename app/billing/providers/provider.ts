@@ -47,6 +47,11 @@ export type CheckoutRequest = {
   idempotencyKey?: string;
   /** The user's languages, most preferred first (see PortalOptions). */
   languages?: readonly string[];
+  /**
+   * Days of free trial this checkout starts: the plan's trial days for an owner who never had a trial, else 0, which
+   * turns the trial off even where the provider's product has one (SPEC "Plans and checkout": one trial per owner).
+   */
+  trialDays: number;
 };
 
 export type PortalLink = { url: string; deepLinked: boolean };

@@ -104,7 +104,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       return { url: session.url, deepLinked: true };
     },
 
-    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl, languages }: CheckoutRequest) {
+    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl, languages, trialDays }: CheckoutRequest) {
       const price = options.prices?.[plan];
       if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
       let session: Stripe.Checkout.Session;
@@ -116,7 +116,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
           line_items: [{ price, quantity: 1 }],
           client_reference_id: user.id,
           metadata: { user_id: user.id },
-          subscription_data: { metadata: { user_id: user.id } },
+          // A trial only when asked for (PROVIDERS.md §5.5): Stripe does not enforce one trial per customer itself.
+          subscription_data: { metadata: { user_id: user.id }, ...(trialDays > 0 ? { trial_period_days: trialDays } : {}) },
           ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
           // Stripe fills the template in, so the return names its session (confirmation without waiting).
           success_url: withCheckoutReference(successUrl),
