@@ -3,6 +3,7 @@ import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { DunningAlert } from "~/billing/billing-actions.tsx";
+import { deepLinks } from "~/billing/portal-deep-links.ts";
 import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
@@ -35,6 +36,8 @@ export async function loader({ request, context }: Route.LoaderArgs) {
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
     // Dunning: a past-due subscription is flagged on every signed-in page.
     pastDue: user ? await services.portal.hasPastDueSubscription(user.id) : false,
+    // A provider without a card-update deep link (Polar): the alert's button says it opens the portal.
+    paymentMethodInPortal: deepLinks(billing.provider).includes("payment_method") ? null : PROVIDER_NAMES[billing.provider],
   };
 }
 
@@ -58,11 +61,11 @@ export function Layout({ children }: { children: React.ReactNode }) {
 }
 
 export default function App({ loaderData }: Route.ComponentProps) {
-  const { user, emulatedBilling, pastDue } = loaderData;
+  const { user, emulatedBilling, pastDue, paymentMethodInPortal } = loaderData;
   return (
     <>
       <SiteHeader user={user} emulatedBilling={emulatedBilling} />
-      {pastDue ? <DunningAlert /> : null}
+      {pastDue ? <DunningAlert portalName={paymentMethodInPortal} /> : null}
       <Outlet />
     </>
   );

@@ -4,6 +4,7 @@ import type { Route } from "./+types/account";
 import { accountBillingView } from "~/billing/account-view.ts";
 import { activityLines } from "~/billing/activity-view.ts";
 import { PortalButton } from "~/billing/billing-actions.tsx";
+import { ACTION_WORDS } from "~/billing/portal-deep-links.ts";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { auth, flash, portal, services } from "~/services.server.ts";
@@ -133,6 +134,7 @@ export default function Account({ loaderData }: Route.ComponentProps) {
             <p className="muted">
               Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
             </p>
+            {billing.inPortalHome ? <p data-testid="portal-home-note">{billing.inPortalHome}</p> : null}
             <div className="actions">
               <Form method="post" action="/billing/portal">
                 <input type="hidden" name="returnUrl" value="/account" />
@@ -140,13 +142,9 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                   {opening && !navigation.formData?.get("intent") ? "Opening billing portal…" : "Manage billing"}
                 </button>
               </Form>
-              {billing.manageable ? (
-                <>
-                  <PortalButton intent="payment_method" label="Update payment method" returnUrl="/account" />
-                  <PortalButton intent="change_plan" label="Change plan" returnUrl="/account" />
-                  {billing.cancellable ? <PortalButton intent="cancel" label="Cancel subscription" returnUrl="/account" /> : null}
-                </>
-              ) : null}
+              {billing.actions.map((action) => (
+                <PortalButton key={action} intent={action} label={ACTION_WORDS[action].button} returnUrl="/account" />
+              ))}
               {billing.summary ? null : (
                 <Link to="/pricing" className="button">
                   Choose a plan
