@@ -35,7 +35,7 @@ export async function loader({ request, context }: Route.LoaderArgs) {
     user: user ? { email: user.email } : null,
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
     // Dunning: a past-due subscription is flagged on every signed-in page.
-    pastDue: user ? await services.portal.hasPastDueSubscription(user.id) : false,
+    pastDue: user?.organization ? await services.portal.hasPastDueSubscription(user.organization.id) : false,
     // A provider without a card-update deep link (Polar): the alert's button says it opens the portal.
     paymentMethodInPortal: deepLinks(billing.provider).includes("payment_method") ? null : PROVIDER_NAMES[billing.provider],
   };

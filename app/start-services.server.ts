@@ -95,6 +95,11 @@ export async function startServices(
   });
   const accountSettings = createAccountSettings({ prisma: database.prisma, auth, appOrigin: config.appOrigin, onMailQueued: () => jobs.wake() });
   if (options.startJobs !== false) jobs.start();
+  /** The billing doors' caller: the user, the current organisation (the billing owner) and its customers. */
+  const identify = async (request: Request) => {
+    const user = await auth.getUser(request);
+    return user && { id: user.id, organizationId: user.organization?.id ?? null, customers: user.customers };
+  };
   const portal = createBillingPortal({
     prisma: database.prisma,
     provider,
@@ -116,7 +121,7 @@ export async function startServices(
     run: (request) => checkout.start(request),
     flash,
     appOrigin: config.appOrigin,
-    identify: (request) => auth.getUser(request),
+    identify,
     // The plan chosen while signed out survives logging in or signing up (only a plan the catalogue has).
     loginReturnPath: (input) => pricingPathFor(input),
     // Already subscribed: the account page is where the subscription is managed.
@@ -157,7 +162,7 @@ export async function startServices(
     portal,
     flash,
     appOrigin: config.appOrigin,
-    identify: (request) => auth.getUser(request),
+    identify,
   });
 
   async function stop() {

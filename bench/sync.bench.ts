@@ -12,6 +12,7 @@ import { findPlan } from "../emulator/plans.ts";
 import { startProviderEmulator } from "../emulator/provider-emulator.ts";
 import { MONTH_MS } from "../emulator/subscriptions.ts";
 import { createTestDatabase } from "../tests/database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // `npx tsx bench/sync.bench.ts` (not part of `npm run bench`): issue 16's targets.
 //   1. `billing:sync --all` over 1,000 customers (a third at each provider, one subscription each, all unknown
@@ -34,7 +35,7 @@ const plans = configuredPlans(config);
 try {
   const now = Date.now();
   const users: { id: string; email: string }[] = [];
-  const customers: { userId: string; provider: ProviderId; providerCustomerId: string }[] = [];
+  const customers: { organizationId: string; provider: ProviderId; providerCustomerId: string }[] = [];
   for (let i = 0; i < CUSTOMERS; i++) {
     const provider = PROVIDER_IDS[i % PROVIDER_IDS.length]!;
     const email = `bench-${i}@example.test`;
@@ -60,7 +61,7 @@ try {
       itemId: provider === "lemonsqueezy" ? String(5_000_000 + i) : `si_Bench${i}`,
     });
     users.push({ id: `bench-user-${i}`, email });
-    customers.push({ userId: `bench-user-${i}`, provider, providerCustomerId: id });
+    customers.push({ organizationId: personalOrganizationId(`bench-user-${i}`), provider, providerCustomerId: id });
   }
   await database.prisma.user.createMany({ data: users });
   await database.prisma.customer.createMany({ data: customers });

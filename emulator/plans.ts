@@ -7,7 +7,7 @@ import type { ProviderId } from "~/billing/providers/provider.ts";
  * then this module should re-export from there so both sides read one table.
  */
 export type EmulatedPlan = {
-  id: "starter" | "pro";
+  id: "starter" | "pro" | "team";
   name: string;
   priceText: string;
   /** In cents, as every provider counts money. */
@@ -50,6 +50,19 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     polarProductId: "7d1c1c3e-0000-4000-8000-00000000a002",
     lemonSqueezyVariantId: "100002",
     trialDays: trialDays("pro"),
+  },
+  {
+    // Per seat: the subscription's quantity is the organisation's member count.
+    id: "team",
+    name: "Team",
+    priceText: "$12 / seat / month",
+    amount: 1200,
+    currency: "usd",
+    interval: "month",
+    stripePriceId: "price_emulated_team",
+    polarProductId: "7d1c1c3e-0000-4000-8000-00000000a003",
+    lemonSqueezyVariantId: "100003",
+    trialDays: trialDays("team"),
   },
 ];
 

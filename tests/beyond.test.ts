@@ -6,6 +6,7 @@ import { findCustomer } from "../emulator/customers.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest } from "./webhook-events.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // Issue 10 ("Beyond the portal"), app side: deep links, the user's language, legacy providers and the
 // billing activity record, through the handlers the routes use, against the real SDKs and the emulator.
@@ -106,7 +107,7 @@ describe("Stripe deep links and language", () => {
   test("an intent that needs a subscription, for a customer without one, is 400 No subscription", async () => {
     const cookie = await signIn(services, STRIPE_USER.email);
     const user = await services.database.prisma.user.findUniqueOrThrow({ where: { email: STRIPE_USER.email } });
-    await services.database.prisma.subscription.updateMany({ where: { userId: user.id }, data: { status: "canceled" } });
+    await services.database.prisma.subscription.updateMany({ where: { organizationId: personalOrganizationId(user.id)}, data: { status: "canceled" } });
     try {
       const response = await portalJson(services, cookie, { intent: "cancel" });
       expect(response.status).toBe(400);
@@ -115,7 +116,7 @@ describe("Stripe deep links and language", () => {
       // The payment method is the customer's, not a subscription's: Stripe still opens it.
       expect((await portalJson(services, cookie, { intent: "payment_method" })).status).toBe(200);
     } finally {
-      await services.database.prisma.subscription.updateMany({ where: { userId: user.id }, data: { status: "active" } });
+      await services.database.prisma.subscription.updateMany({ where: { organizationId: personalOrganizationId(user.id)}, data: { status: "active" } });
     }
   });
 
@@ -153,10 +154,10 @@ describe("Lemon Squeezy deep links", () => {
     );
     if (!signup.ok) throw new Error("could not sign up");
     const { prisma } = services.database;
-    await prisma.customer.create({ data: { userId: signup.user.id, provider: "lemonsqueezy", providerCustomerId: customer.id } });
+    await prisma.customer.create({ data: { organizationId: personalOrganizationId(signup.user.id), provider: "lemonsqueezy", providerCustomerId: customer.id } });
     await prisma.subscription.create({
       data: {
-        userId: signup.user.id,
+        organizationId: personalOrganizationId(signup.user.id),
         provider: "lemonsqueezy",
         providerSubscriptionId: SECOND_SUBSCRIPTION,
         providerCustomerId: customer.id,
@@ -273,7 +274,7 @@ describe("billing activity", () => {
     // Written behind (ADR 017): what this instance queued goes in first.
     await services.activity.flush();
     const user = await services.database.prisma.user.findUniqueOrThrow({ where: { email } });
-    return services.database.prisma.billingActivity.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } });
+    return services.database.prisma.billingActivity.findMany({ where: { organizationId: personalOrganizationId(user.id)}, orderBy: { createdAt: "asc" } });
   }
 
   test("records portal opens and checkout starts with outcome and latency, and never a URL or token", async () => {
@@ -328,7 +329,7 @@ describe("billing activity", () => {
     const recent = new Date(Date.now() - 89 * 86_400_000);
     for (const createdAt of [old, recent]) {
       await services.database.prisma.billingActivity.create({
-        data: { userId: user.id, provider: "stripe", action: "portal_open", intent: "manage", outcome: "success", createdAt },
+        data: { organizationId: personalOrganizationId(user.id), provider: "stripe", action: "portal_open", intent: "manage", outcome: "success", createdAt },
       });
     }
     await services.activity.prune();

@@ -5,6 +5,7 @@ import type { Database } from "~/db/database.server.ts";
 import { startServices } from "~/start-services.server.ts";
 import { captureLog } from "./support/log-capture.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // The billing activity is written behind (ADR 017): a click waits for no insert, entries go in
 // as one statement per flush, a user sees their own entries at once, and nothing queued is lost
@@ -28,7 +29,7 @@ afterEach(async () => {
 });
 
 const open = (userId: string, intent = "manage"): BillingActivityEntry => ({
-  userId,
+  organizationId: personalOrganizationId(userId),
   provider: "stripe",
   action: "portal_open",
   intent,
@@ -58,7 +59,7 @@ test("many entries go in as one statement, in the order they were recorded", asy
   for (let i = 0; i < 40; i++) await activity.record(open(userA, intents[i % 4]));
   await activity.flush();
   expect(inserts().length - before).toBe(1);
-  const newestFirst = await activity.recent(userA, 40);
+  const newestFirst = await activity.recent(personalOrganizationId(userA), 40);
   expect(newestFirst.map((row) => row.intent).toReversed()).toEqual(Array.from({ length: 40 }, (_, i) => intents[i % 4]));
 });
 
@@ -74,7 +75,7 @@ test("a full batch goes in without waiting for the interval", async () => {
 test("a user sees the entry of the click they just made", async () => {
   const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 90, flushIntervalMs: 60_000 });
   await activity.record(open(userB, "cancel"));
-  expect((await activity.recent(userB)).map((row) => row.intent)).toEqual(["cancel"]);
+  expect((await activity.recent(personalOrganizationId(userB))).map((row) => row.intent)).toEqual(["cancel"]);
 });
 
 test("a row the database refuses (its user just deleted) does not take the batch with it", async () => {
@@ -88,9 +89,9 @@ test("a row the database refuses (its user just deleted) does not take the batch
   await database.prisma.user.delete({ where: { id: gone } });
   await activity.flush();
 
-  const rows = await database.prisma.billingActivity.findMany({ select: { userId: true, intent: true } });
+  const rows = await database.prisma.billingActivity.findMany({ select: { organizationId: true, intent: true } });
   expect(rows).toHaveLength(2);
-  expect(rows).toEqual(expect.arrayContaining([{ userId: userA, intent: "manage" }, { userId: userB, intent: "payment_method" }]));
+  expect(rows).toEqual(expect.arrayContaining([{ organizationId: personalOrganizationId(userA), intent: "manage" }, { organizationId: personalOrganizationId(userB), intent: "payment_method" }]));
   const lost = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "billing.activity.not_recorded");
   expect(lost).toEqual([expect.objectContaining({ entries: 1 })]);
 });
@@ -126,6 +127,6 @@ test("an entry keeps the instant it was recorded at, to the millisecond, whateve
   const at = new Date("2026-03-29T01:30:00.123Z");
   const activity = createBillingActivity({ prisma: database.prisma, read: database.read, retentionDays: 100_000, flushIntervalMs: 60_000, now: () => at });
   await activity.record(open(userB));
-  const [entry] = await activity.recent(userB, 1);
+  const [entry] = await activity.recent(personalOrganizationId(userB), 1);
   expect(entry?.createdAt.toISOString()).toBe(at.toISOString());
 });

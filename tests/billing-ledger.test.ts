@@ -6,6 +6,7 @@ import { parseConfig } from "~/config/env.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest, type SubscriptionFacts } from "./webhook-events.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Keeping billing state true": the ledger keeps each verified payload for the retention period;
 // billing:events lists, billing:replay applies again with the live path's order-safety and idempotency.
@@ -63,13 +64,13 @@ test.each(PROVIDER_IDS)("%s: an event for a user who signs up later is kept unli
   expect(first.exitCode).toBe(0);
   expect(first.lines.at(-1)).toMatch(/1 applied/);
   const row = await prisma().subscription.findUniqueOrThrow({ where: { provider_providerSubscriptionId: { provider, providerSubscriptionId: state.subscriptionId } } });
-  expect(row.userId).toBe(userId);
-  const activity = await prisma().billingActivity.count({ where: { userId } });
+  expect(row.organizationId).toBe(personalOrganizationId(userId));
+  const activity = await prisma().billingActivity.count({ where: { organizationId: personalOrganizationId(userId) } });
 
   // Idempotent: applied once, never again, however it is asked for.
   expect(await services.ledger.replay(provider, stored!.eventId)).toEqual({ status: "already-applied" });
   expect((await runReplayCommand(services.ledger, { unlinked: true })).lines.at(-1)).toMatch(/^0 unlinked/);
-  expect(await prisma().billingActivity.count({ where: { userId } })).toBe(activity);
+  expect(await prisma().billingActivity.count({ where: { organizationId: personalOrganizationId(userId) } })).toBe(activity);
   await prisma().webhookEvent.deleteMany({ where: { provider } });
 });
 

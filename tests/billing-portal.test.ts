@@ -6,6 +6,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // Every row of the SPEC's billing-portal table, through the same request
 // handler both routes use, for each provider, against the real SDKs talking
@@ -54,7 +55,7 @@ async function signUpCustomer(services: Services, provider: ProviderId, provider
     }),
   );
   if (!result.ok) throw new Error("could not sign up");
-  await services.database.prisma.customer.create({ data: { userId: result.user.id, provider, providerCustomerId } });
+  await services.database.prisma.customer.create({ data: { organizationId: personalOrganizationId(result.user.id), provider, providerCustomerId } });
   return result.headers.get("Set-Cookie")!.split(";")[0]!;
 }
 
@@ -362,7 +363,7 @@ describe("provider-specific answers", { timeout: 30_000 }, () => {
       const user = await services.auth.getUser(new Request(APP, { headers: { Cookie: nobody } }));
       await services.database.prisma.customer.create({
         data: {
-          userId: user!.id,
+          organizationId: personalOrganizationId(user!.id),
           provider: "lemonsqueezy",
           providerCustomerId: EMULATOR_ONLY_CUSTOMER_IDS.lemonSqueezyWithoutSubscription,
         },

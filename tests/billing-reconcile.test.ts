@@ -10,6 +10,7 @@ import { startProviderEmulator, type ProviderEmulator } from "../emulator/provid
 import { createTestDatabase } from "./database.ts";
 import { subscriberFactory } from "./support/billing-sync-fixtures.ts";
 import { captureLog } from "./support/log-capture.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Keeping billing state true": the reconciler, on a real database (embedded, or TEST_DATABASE_URL) against
 // the emulator: one instance at a time, oldest-checked first, within its calls per minute, drift logged.
@@ -86,11 +87,11 @@ test("two instances on one database: one runs, the other finds the lease taken; 
   }
   expect(results.filter((result) => result.ran)).toHaveLength(1);
   expect(results.filter((result) => !result.ran)).toHaveLength(1);
-  const row = await database.prisma.subscription.findFirstOrThrow({ where: { userId: owner.userId } });
+  const row = await database.prisma.subscription.findFirstOrThrow({ where: { organizationId: personalOrganizationId(owner.userId)} });
   expect(row.cancelAtPeriodEnd).toBe(true);
   const drift = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === "billing.reconcile.drift");
   expect(drift).toEqual([
-    expect.objectContaining({ provider: "stripe", userId: owner.userId, subscription: owner.ids[0], field: "cancelAtPeriodEnd", before: "false", after: "true" }),
+    expect.objectContaining({ provider: "stripe", organizationId: personalOrganizationId(owner.userId), subscription: owner.ids[0], field: "cancelAtPeriodEnd", before: "false", after: "true" }),
   ]);
   expect(log.text()).not.toContain(owner.email);
   // The lease is given back: the next run goes ahead.

@@ -7,6 +7,7 @@ import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Database } from "~/db/database.server.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest } from "./webhook-events.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // Issue 16's property, on a real database (embedded, or TEST_DATABASE_URL): any interleaving of webhook
 // deliveries, redeliveries, out-of-order and same-second events, and sync runs ends with the provider's
@@ -44,7 +45,7 @@ test("deliveries in any order, redeliveries, same-second events and sync runs en
       await database.prisma.webhookEvent.deleteMany();
       await database.prisma.subscription.deleteMany();
       await database.prisma.customer.deleteMany();
-      await database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_Prop" } });
+      await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: "cus_Prop" } });
 
       // The provider: each change at a time (seconds, in the past), each with its event.
       const base = Math.floor(Date.now() / 1000) - 3600;
@@ -79,7 +80,7 @@ test("deliveries in any order, redeliveries, same-second events and sync runs en
                 ? [
                     {
                       kind: "subscription-upserted" as const,
-                      userId: null,
+                      organizationId: null,
                       providerCustomerId: "cus_Prop",
                       occurredAt: new Date(observedAt * 1000),
                       subscription: {
@@ -131,7 +132,7 @@ test("deliveries in any order, redeliveries, same-second events and sync runs en
       });
       expect(rows.map((row) => ({ id: row.providerSubscriptionId, status: row.status, plan: row.plan, cancel: row.cancelAtPeriodEnd }))).toEqual(expected);
       expect(new Set(rows.map((row) => row.providerSubscriptionId)).size).toBe(rows.length);
-      expect(rows.every((row) => row.userId === userId)).toBe(true);
+      expect(rows.every((row) => row.organizationId === personalOrganizationId(userId))).toBe(true);
     }),
     { numRuns: 15 },
   );

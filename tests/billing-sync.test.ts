@@ -10,6 +10,7 @@ import { routeLemonSqueezyApiTo } from "../emulator/lemonsqueezy-routing.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
 import { subscriberFactory } from "./support/billing-sync-fixtures.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Keeping billing state true": billing:sync's domain module against the emulator's list calls (the real
 // SDKs, their pagination, an injected 429) and a real database (embedded, or TEST_DATABASE_URL).
@@ -42,7 +43,7 @@ function sync(only?: ProviderId) {
 
 const subscriber = subscriberFactory(() => emulator, () => database, "sync");
 
-const rows = (userId: string) => database.prisma.subscription.findMany({ where: { userId }, orderBy: { providerSubscriptionId: "asc" } });
+const rows = (userId: string) => database.prisma.subscription.findMany({ where: { organizationId: personalOrganizationId(userId) }, orderBy: { providerSubscriptionId: "asc" } });
 
 describe.each(PROVIDER_IDS)("%s", (provider) => {
   test("a silent cancel is found, reported once per field, and applied; a second run finds nothing", async () => {
@@ -70,7 +71,7 @@ describe.each(PROVIDER_IDS)("%s", (provider) => {
     expect(real.differences).toEqual(dry.differences);
     expect((await rows(owner.userId))[0]?.cancelAtPeriodEnd).toBe(true);
     expect((await sync(provider).run({ email: owner.email })).differences).toEqual([]);
-    const customer = await database.prisma.customer.findFirstOrThrow({ where: { userId: owner.userId } });
+    const customer = await database.prisma.customer.findFirstOrThrow({ where: { organizationId: personalOrganizationId(owner.userId)} });
     expect(customer.lastSyncedAt).not.toBeNull();
   });
 

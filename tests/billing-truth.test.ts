@@ -6,6 +6,7 @@ import { createWebhookService, type WebhookService } from "~/billing/webhooks.se
 import type { Database } from "~/db/database.server.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest, type SubscriptionFacts } from "./webhook-events.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // Issue 16, the four defects found by replaying real provider events (SPEC "Subscriptions and webhooks"):
 // the webhook service with each provider's real signature scheme and payload shape, on a real database,
@@ -107,10 +108,10 @@ describe("a stale event changes nothing at all (defect 2)", () => {
 
     expect((await deliver(provider, older)).body.outcome).toBe("ignored");
 
-    const customers = await database.prisma.customer.findMany({ where: { userId: newer.userId! } });
+    const customers = await database.prisma.customer.findMany({ where: { organizationId: personalOrganizationId(newer.userId!)} });
     expect(customers.map((customer) => customer.providerCustomerId)).toEqual([newer.customerId]);
     expect(await stored(provider, newer.subscriptionId)).toMatchObject({ status: "active", providerCustomerId: newer.customerId });
-    expect(await database.prisma.billingActivity.count({ where: { userId: newer.userId! } })).toBe(1);
+    expect(await database.prisma.billingActivity.count({ where: { organizationId: personalOrganizationId(newer.userId!)} })).toBe(1);
   });
 });
 
@@ -120,7 +121,7 @@ describe("two Stripe events in the same second (defect 4)", () => {
     await deliver("stripe", first);
     retrieved.calls = [];
     retrieved.answer = {
-      userId: first.userId,
+      organizationId: first.userId && personalOrganizationId(first.userId),
       providerCustomerId: first.customerId,
       subscription: { providerSubscriptionId: first.subscriptionId, providerPlanId: first.planId, status: "active", currentPeriodEnd: PERIOD_END, cancelAtPeriodEnd: false, quantity: 2 },
     };
@@ -169,7 +170,7 @@ describe("Lemon Squeezy `cancelled` is live until `ends_at` (defect 4)", () => {
 });
 
 const changes = async (userId: string) =>
-  (await database.prisma.billingActivity.findMany({ where: { userId, action: "subscription_change" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map(
+  (await database.prisma.billingActivity.findMany({ where: { organizationId: personalOrganizationId(userId), action: "subscription_change" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map(
     (row) => row.outcome,
   );
 

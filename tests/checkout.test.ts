@@ -6,6 +6,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS, startProviderEmulator, type ProviderEmulator, type RecordedRequest } from "../emulator/provider-emulator.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Plans and checkout", for each provider, through the real SDKs against the provider emulator
 // (PAYMENT_EMULATOR_URL): it validates each checkout as the provider does (a request it would refuse
@@ -167,7 +168,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     const { cookie, userId } = await newUser();
     // A customer the emulated Stripe knows (it refuses a checkout for one it does not, as Stripe does).
     const returning = EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration;
-    await services.database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: returning } });
+    await services.database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: returning } });
     const response = await handle(formPost(cookie, { plan: "pro" }));
     expect(response.status).toBe(303);
     expect(new URL(response.headers.get("Location")!).origin).toBe(emulator.origin);
@@ -221,7 +222,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
   test("a user whose subscription ended may subscribe again", async () => {
     const { cookie, userId } = await newUser();
     await services.database.prisma.subscription.create({
-      data: { userId, provider, providerSubscriptionId: `ended-${userId}`, providerCustomerId: "x", status: "canceled", providerUpdatedAt: new Date() },
+      data: { organizationId: personalOrganizationId(userId), provider, providerSubscriptionId: `ended-${userId}`, providerCustomerId: "x", status: "canceled", providerUpdatedAt: new Date() },
     });
     expect((await handle(jsonPost(cookie, { plan: "pro" }), "json")).status).toBe(200);
   });

@@ -7,6 +7,7 @@ import { PaymentProvider, SubscriptionStatus } from "~/db/generated/enums.ts";
 import { DEMO_ACCOUNTS } from "~/demo/demo-accounts.ts";
 import { seedDemoAccounts } from "~/demo/seed.server.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // The lifecycle's data model (SPEC: Database; Subscriptions and webhooks), on the embedded
 // database and, with TEST_DATABASE_URL, on a PostgreSQL server.
@@ -25,7 +26,7 @@ async function newUser(): Promise<string> {
 
 function subscriptionRow(userId: string, provider: ProviderId, providerSubscriptionId: string) {
   return {
-    userId,
+    organizationId: personalOrganizationId(userId),
     provider,
     providerSubscriptionId,
     providerCustomerId: "cus_x",
@@ -42,22 +43,22 @@ describe("data model", () => {
 
   test("a user has at most one customer per provider, and may have one at each provider", async () => {
     const userId = await newUser();
-    await database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_model_1" } });
-    await database.prisma.customer.create({ data: { userId, provider: "polar", providerCustomerId: "polar-model-1" } });
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: "cus_model_1" } });
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "polar", providerCustomerId: "polar-model-1" } });
     await expect(
-      database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_model_2" } }),
+      database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: "cus_model_2" } }),
     ).rejects.toThrow("Unique constraint failed");
-    expect(await database.prisma.customer.count({ where: { userId } })).toBe(2);
+    expect(await database.prisma.customer.count({ where: { organizationId: personalOrganizationId(userId) } })).toBe(2);
   });
 
   test("a provider's customer id belongs to one user only", async () => {
     const [first, second] = [await newUser(), await newUser()];
-    await database.prisma.customer.create({ data: { userId: first, provider: "stripe", providerCustomerId: "cus_shared" } });
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(first), provider: "stripe", providerCustomerId: "cus_shared" } });
     await expect(
-      database.prisma.customer.create({ data: { userId: second, provider: "stripe", providerCustomerId: "cus_shared" } }),
+      database.prisma.customer.create({ data: { organizationId: personalOrganizationId(second), provider: "stripe", providerCustomerId: "cus_shared" } }),
     ).rejects.toThrow("Unique constraint failed");
     // The same id at another provider is another customer.
-    await database.prisma.customer.create({ data: { userId: second, provider: "polar", providerCustomerId: "cus_shared" } });
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(second), provider: "polar", providerCustomerId: "cus_shared" } });
   });
 
   test("a subscription id is unique per provider", async () => {
@@ -80,8 +81,10 @@ describe("demo seed", { timeout: 60_000 }, () => {
   test("seeds the SPEC's demo users with their customers and subscriptions, past due included", async () => {
     await seedDemoAccounts(database.prisma);
     for (const account of DEMO_ACCOUNTS) {
-      const user = await database.prisma.user.findUniqueOrThrow({
-        where: { email: account.email },
+      // The billing owner is the user's personal organisation.
+      const { id: userId } = await database.prisma.user.findUniqueOrThrow({ where: { email: account.email } });
+      const user = await database.prisma.organization.findUniqueOrThrow({
+        where: { id: personalOrganizationId(userId) },
         include: { customers: true, subscriptions: true },
       });
       expect(user.customers.map(({ provider, providerCustomerId }) => ({ provider, providerCustomerId }))).toEqual(
@@ -91,13 +94,13 @@ describe("demo seed", { timeout: 60_000 }, () => {
         account.subscription ? [{ plan: account.subscription.plan, status: account.subscription.status }] : [],
       );
     }
-    const pastDue = await database.prisma.subscription.findFirstOrThrow({ where: { user: { email: "pastdue@demo.test" } } });
+    const pastDue = await database.prisma.subscription.findFirstOrThrow({ where: { organization: { memberships: { some: { user: { email: "pastdue@demo.test" } } } } } });
     expect(pastDue.status).toBe("past_due");
   });
 
   test("seeding again keeps a subscription's state that webhooks changed since", async () => {
     await seedDemoAccounts(database.prisma);
-    const where = { user: { email: "stripe@demo.test" } };
+    const where = { organization: { memberships: { some: { user: { email: "stripe@demo.test" } } } } };
     const { id } = await database.prisma.subscription.findFirstOrThrow({ where });
     await database.prisma.subscription.update({ where: { id }, data: { status: "canceled", providerUpdatedAt: new Date() } });
 
@@ -125,16 +128,16 @@ describe("the portal's customer", () => {
 
   test("is the user's customer at the active provider, even with an older one elsewhere", async () => {
     const userId = await newUser();
-    await database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_older" } });
-    await database.prisma.customer.create({ data: { userId, provider: "polar", providerCustomerId: "polar-newer" } });
-    expect(await portalWith("polar").findCustomer(userId)).toEqual({ provider: "polar", providerCustomerId: "polar-newer" });
-    expect((await portalWith("polar").open({ userId, input: {} })).ok).toBe(true);
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: "cus_older" } });
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "polar", providerCustomerId: "polar-newer" } });
+    expect(await portalWith("polar").findCustomer(personalOrganizationId(userId))).toEqual({ provider: "polar", providerCustomerId: "polar-newer" });
+    expect((await portalWith("polar").open({ userId, organizationId: personalOrganizationId(userId), input: {} })).ok).toBe(true);
   });
 
   test("at another provider only, is the mismatch answer", async () => {
     const userId = await newUser();
-    await database.prisma.customer.create({ data: { userId, provider: "stripe", providerCustomerId: "cus_elsewhere" } });
-    expect(await portalWith("lemonsqueezy").open({ userId, input: {} })).toEqual({
+    await database.prisma.customer.create({ data: { organizationId: personalOrganizationId(userId), provider: "stripe", providerCustomerId: "cus_elsewhere" } });
+    expect(await portalWith("lemonsqueezy").open({ userId, organizationId: personalOrganizationId(userId), input: {} })).toEqual({
       ok: false,
       failure: { kind: "provider-mismatch", customerProvider: "stripe", activeProvider: "lemonsqueezy" },
     });

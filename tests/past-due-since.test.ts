@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import { createWebhookService } from "~/billing/webhooks.server.ts";
 import type { Database } from "~/db/database.server.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { createTestDatabase } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest } from "./webhook-events.ts";
 
@@ -34,7 +35,7 @@ test("past due since the transition: kept through later past-due events, cleared
     const response = await webhooks.handle("stripe", webhookRequest(`${APP}/webhooks/stripe`, sign("stripe", event, SECRET)));
     expect(response.status).toBe(200);
   };
-  const since = async () => (await database.prisma.subscription.findFirstOrThrow({ where: { userId } })).pastDueSince?.toISOString() ?? null;
+  const since = async () => (await database.prisma.subscription.findFirstOrThrow({ where: { organizationId: personalOrganizationId(userId) } })).pastDueSince?.toISOString() ?? null;
 
   await deliver("active", t0);
   expect(await since()).toBeNull();

@@ -7,6 +7,7 @@ import { type Database, openDatabase } from "~/db/database.server.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { createTestDatabase } from "./database.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Rate limits" where they meet the rest of the app: provider calls per user through the
 // portal's two doors (with the emulator), and limits shared by instances on one database.
@@ -92,7 +93,7 @@ describe("provider calls per user", () => {
     test("requests refused before the provider (bad body, bad return URL, no customer, mismatch) cost nothing", async () => {
       const prisma = services.database.prisma;
       const userId = (await prisma.user.findUniqueOrThrow({ where: { email: demo("stripe").email } })).id;
-      const customer = await prisma.customer.findFirstOrThrow({ where: { userId } });
+      const customer = await prisma.customer.findFirstOrThrow({ where: { organizationId: personalOrganizationId(userId) } });
       for (let i = 0; i < 3; i++) {
         expect(await statusOf("not json")).toBe(400);
         expect(await statusOf({ returnUrl: "https://evil.test/" })).toBe(400);

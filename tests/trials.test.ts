@@ -6,6 +6,7 @@ import { parseConfig } from "~/config/env.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { pay, startReceiver, type Receiver } from "../emulator/lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator } from "../emulator/provider-emulator.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { createTestDatabase } from "./database.ts";
 
 // SPEC "Plans and checkout" (trials), PROVIDERS.md §5.5, for each provider through its real SDK against the
@@ -80,7 +81,7 @@ describe.each(PROVIDER_IDS)("trials with %s", (provider) => {
 
   async function checkoutAndPay(userId: string, plan: "starter" | "pro") {
     const billing = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
-    const started = await createBillingCheckout({ prisma: prisma(), provider: billing, appOrigin: APP }).start({ userId, input: { plan } });
+    const started = await createBillingCheckout({ prisma: prisma(), provider: billing, appOrigin: APP }).start({ userId, organizationId: personalOrganizationId(userId), input: { plan } });
     if (!started.ok) throw new Error(`checkout did not start: ${started.failure.kind}`);
     const asked = trialOnTheWire(provider);
     expect((await pay(started.url)).status).toBe(303);
@@ -104,7 +105,7 @@ describe.each(PROVIDER_IDS)("trials with %s", (provider) => {
     const before = Date.now();
     expect(await checkoutAndPay(userId, "pro")).toEqual(TRIAL_ASKED[provider].first);
 
-    const [stored] = await prisma().subscription.findMany({ where: { userId } });
+    const [stored] = await prisma().subscription.findMany({ where: { organizationId: personalOrganizationId(userId) } });
     expect(stored).toMatchObject({ status: "trialing", plan: "pro", hadTrial: true });
     expect(stored!.trialEnd!.getTime()).toBeGreaterThanOrEqual(before + 14 * DAY - 1000);
     expect(stored!.trialEnd!.getTime()).toBeLessThanOrEqual(Date.now() + 14 * DAY + 1000);
@@ -114,17 +115,17 @@ describe.each(PROVIDER_IDS)("trials with %s", (provider) => {
     const userId = (await prisma().user.create({ data: { email: `trial-${provider}-${++n}@example.test` } })).id;
     await checkoutAndPay(userId, "pro");
     // The trial ended without converting (as a cancellation would leave it).
-    await prisma().subscription.updateMany({ where: { userId }, data: { status: "canceled", trialEnd: null } });
+    await prisma().subscription.updateMany({ where: { organizationId: personalOrganizationId(userId) }, data: { status: "canceled", trialEnd: null } });
 
     expect(await checkoutAndPay(userId, "pro")).toEqual(TRIAL_ASKED[provider].second);
-    const statuses = (await prisma().subscription.findMany({ where: { userId }, orderBy: { createdAt: "asc" } })).map((s) => s.status);
+    const statuses = (await prisma().subscription.findMany({ where: { organizationId: personalOrganizationId(userId) }, orderBy: { createdAt: "asc" } })).map((s) => s.status);
     expect(statuses).toEqual(["canceled", "active"]);
   });
 
   test("a plan without trial days starts none", async () => {
     const userId = (await prisma().user.create({ data: { email: `trial-${provider}-${++n}@example.test` } })).id;
     expect(await checkoutAndPay(userId, "starter")).toEqual(TRIAL_ASKED[provider].starter);
-    expect(await prisma().subscription.findMany({ where: { userId }, select: { status: true, trialEnd: true, hadTrial: true } })).toEqual([
+    expect(await prisma().subscription.findMany({ where: { organizationId: personalOrganizationId(userId) }, select: { status: true, trialEnd: true, hadTrial: true } })).toEqual([
       { status: "active", trialEnd: null, hadTrial: false },
     ]);
   });

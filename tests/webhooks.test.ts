@@ -5,6 +5,7 @@ import { parseConfig } from "~/config/env.server.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { createTestDatabase } from "./database.ts";
 import { otherEvent, sign, subscriptionEvent, webhookRequest, type SubscriptionFacts } from "./webhook-events.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // SPEC "Subscriptions and webhooks", for each provider: real signature schemes, a real (embedded or
 // server) database, through the same handler the `/webhooks/<provider>` route uses.
@@ -76,10 +77,10 @@ describe.each(PROVIDER_IDS)("%s webhooks", (provider) => {
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ received: true, outcome: "processed" });
-    const customer = await prisma().customer.findUnique({ where: { userId_provider: { userId: state.userId!, provider } } });
+    const customer = await prisma().customer.findUnique({ where: { organizationId_provider: { organizationId: personalOrganizationId(state.userId!), provider } } });
     expect(customer?.providerCustomerId).toBe(state.customerId);
     expect(await subscriptionOf(state.subscriptionId)).toMatchObject({
-      userId: state.userId,
+      organizationId: personalOrganizationId(state.userId!),
       plan: "pro",
       status: "active",
       currentPeriodEnd: state.periodEnd,
@@ -105,7 +106,7 @@ describe.each(PROVIDER_IDS)("%s webhooks", (provider) => {
     expect(await response.json()).toEqual({ error: "Invalid signature" });
     expect(await ledgerCount()).toBe(before);
     expect(await subscriptionOf(state.subscriptionId)).toBeNull();
-    expect(await prisma().customer.count({ where: { userId: state.userId! } })).toBe(0);
+    expect(await prisma().customer.count({ where: { organizationId: personalOrganizationId(state.userId!)} })).toBe(0);
   });
 
   test.skipIf(provider === "lemonsqueezy")("a signature older than 5 minutes is refused", async () => {
@@ -145,8 +146,8 @@ describe.each(PROVIDER_IDS)("%s webhooks", (provider) => {
     const outcomes = await Promise.all(responses.map(async (response) => (await response.json()).outcome));
     expect(outcomes.toSorted()).toEqual(["duplicate", ...Array(8).fill("duplicate"), "processed"].toSorted());
     expect(await ledgerCount()).toBe(before + 1);
-    expect(await prisma().subscription.count({ where: { userId: state.userId! } })).toBe(1);
-    expect(await prisma().customer.count({ where: { userId: state.userId! } })).toBe(1);
+    expect(await prisma().subscription.count({ where: { organizationId: personalOrganizationId(state.userId!)} })).toBe(1);
+    expect(await prisma().customer.count({ where: { organizationId: personalOrganizationId(state.userId!)} })).toBe(1);
   });
 
   test("an older event never overwrites newer state", async () => {

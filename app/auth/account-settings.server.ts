@@ -80,12 +80,16 @@ export function createAccountSettings(deps: { prisma: PrismaClient; auth: Auth; 
         return { ok: true, intent, message: EMAIL_CHANGE_SENT_MESSAGE };
       }
 
-      // SPEC "Auth": refused while the account still pays for a subscription (deleting it here would leave the
-      // provider charging a customer nobody can reach), with the reason and the way out.
-      const live = await prisma.subscription.findFirst({
-        where: { userId: user.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
-        select: { plan: true, provider: true },
+      // SPEC "Auth": refused while the user is the last owner of an organisation with a live subscription (deleting
+      // the account would leave the provider charging a customer nobody can reach), with the reason and the way out.
+      const owned = await prisma.subscription.findMany({
+        where: {
+          status: { in: [...LIVE_SUBSCRIPTION_STATUSES] },
+          organization: { memberships: { some: { userId: user.id, role: "owner" } } },
+        },
+        select: { plan: true, provider: true, organization: { select: { memberships: { where: { role: "owner" }, select: { userId: true } } } } },
       });
+      const live = owned.find((subscription) => subscription.organization.memberships.length === 1);
       if (live) {
         return {
           ok: false,

@@ -10,6 +10,7 @@ import { createAccountSettings, EMAIL_CHANGE_SENT_MESSAGE, INVALID_EMAIL_LINK_ME
 import { type Auth, createAuth } from "./auth.server.ts";
 import { createPasswordHashing } from "./password-hashing.server.ts";
 import { COMMON_PASSWORD_MESSAGE } from "./password-rules.server.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // `/settings` as its service runs it, on a test database, with the confirmation mail read over real SMTP.
 
@@ -118,7 +119,7 @@ describe("delete account", () => {
     const user = await database.prisma.user.findUniqueOrThrow({ where: { email: EMAIL } });
     const subscription = await database.prisma.subscription.create({
       data: {
-        userId: user.id,
+        organizationId: personalOrganizationId(user.id),
         provider: "stripe",
         providerSubscriptionId: "sub_delete_refused",
         providerCustomerId: "cus_delete_refused",

@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import DataLoader from "dataloader";
 import { createCookie } from "react-router";
 import type { RawRead } from "~/db/database.server.ts";
-import type { PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
+import type { MembershipRole, PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
+import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
+import type { OwnerSubscriptionRow } from "~/entitlements/entitlements.ts";
 import { createSignedCookieReader } from "./signed-cookie.server.ts";
 
 export const SESSION_COOKIE_NAME = "__session";
@@ -10,14 +12,28 @@ export const SESSION_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 
 const COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE_NAME}=`);
 
-/** A billing account of the user's, as the portal needs it. */
+/** A billing account of the current organisation's, as the portal needs it. */
 export type SessionCustomer = { provider: PaymentProvider; providerCustomerId: string };
+
+/** The organisation the session acts for (the billing owner), and the user's role in it. */
+export type SessionOrganization = { id: string; name: string; personal: boolean; role: MembershipRole };
 
 export type SessionUser = {
   id: string;
   email: string;
-  /** The user's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
+  /**
+   * The organisation the user acts for: the session's current one while the user is still a member of it,
+   * else the user's personal one. Null only for a user with no membership at all (none is made that way).
+   */
+  organization: SessionOrganization | null;
+  /** The current organisation's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
   customers: SessionCustomer[];
+  /**
+   * The current organisation's subscriptions in a state that can grant a plan (active, trialing, past due), read
+   * in the same statement: what entitlements are decided from on every gated request (ADR 030), no query of
+   * their own and no cache to invalidate.
+   */
+  subscriptions: OwnerSubscriptionRow[];
 };
 
 /** What the request's cookie says: no cookie, a live session, or a cookie that no longer signs anyone in. */
@@ -29,6 +45,8 @@ export type SessionLookup =
 export type SessionStore = {
   /** Creates a server-side session for the user and returns the `Set-Cookie` value carrying its id. */
   create(userId: string): Promise<string>;
+  /** Makes `organizationId` the session's current organisation (the caller checked the membership). */
+  switchOrganization(sessionId: string, organizationId: string): Promise<void>;
   /** Reads the session the request's cookie points at; expired rows are deleted on the way. */
   read(request: Request): Promise<SessionLookup>;
   /** Deletes the request's server-side session (if any) and returns a `Set-Cookie` value clearing the cookie. */
@@ -54,20 +72,62 @@ type SessionRow = {
   expiresAtMs: number;
   userId: string;
   email: string;
+  organizationId: string | null;
+  organizationName: string | null;
+  organizationPersonal: boolean | null;
+  role: MembershipRole | null;
   provider: PaymentProvider | null;
   providerCustomerId: string | null;
+  /** JSON array (see SESSION_LOOKUP); a string or parsed, as the driver gives json. */
+  subscriptions: string | StoredGrant[] | null;
+};
+
+/** One subscription as the session statement's json_agg has it: times in epoch milliseconds. */
+type StoredGrant = {
+  provider: PaymentProvider;
+  providerSubscriptionId: string;
+  plan: string | null;
+  status: SubscriptionStatus;
+  cancelAtPeriodEnd: boolean;
+  currentPeriodEndMs: number | null;
+  pastDueSinceMs: number | null;
+  trialEndMs: number | null;
+  endedAtMs: number | null;
 };
 
 /**
- * Session, user and customers in one statement: this runs on every signed-in request, for every
- * session looked up in the same turn of the event loop at once (see `createSessionStore`).
+ * Session, user, current organisation with the user's role, and its customers in one statement: this
+ * runs on every signed-in request, for every session looked up in the same turn of the event loop at
+ * once (see `createSessionStore`). The current organisation is the session's while the user is still
+ * a member of it (a removed member falls back), else the personal one, else the oldest membership.
  */
 const SESSION_LOOKUP = `
   SELECT s."id" AS "sessionId", (EXTRACT(EPOCH FROM s."expirationDate") * 1000)::float8 AS "expiresAtMs",
-         u."id" AS "userId", u."email", c."provider"::text AS "provider", c."providerCustomerId"
+         u."id" AS "userId", u."email",
+         o."id" AS "organizationId", o."name" AS "organizationName", o."personal" AS "organizationPersonal",
+         o."role"::text AS "role",
+         c."provider"::text AS "provider", c."providerCustomerId", g."subscriptions"
   FROM "Session" s
   JOIN "User" u ON u."id" = s."userId"
-  LEFT JOIN "Customer" c ON c."userId" = u."id"
+  LEFT JOIN LATERAL (
+    SELECT org."id", org."name", org."personal", m."role"
+    FROM "Membership" m JOIN "Organization" org ON org."id" = m."organizationId"
+    WHERE m."userId" = u."id"
+    ORDER BY (m."organizationId" = s."currentOrganizationId") IS TRUE DESC, org."personal" DESC, m."createdAt" ASC
+    LIMIT 1
+  ) o ON true
+  LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object(
+      'provider', sub."provider", 'providerSubscriptionId', sub."providerSubscriptionId", 'plan', sub."plan",
+      'status', sub."status", 'cancelAtPeriodEnd', sub."cancelAtPeriodEnd",
+      'currentPeriodEndMs', (EXTRACT(EPOCH FROM sub."currentPeriodEnd") * 1000)::float8,
+      'pastDueSinceMs', (EXTRACT(EPOCH FROM sub."pastDueSince") * 1000)::float8,
+      'trialEndMs', (EXTRACT(EPOCH FROM sub."trialEnd") * 1000)::float8,
+      'endedAtMs', (EXTRACT(EPOCH FROM sub."endedAt") * 1000)::float8)) AS "subscriptions"
+    FROM "Subscription" sub
+    WHERE sub."organizationId" = o."id" AND sub."status" IN ('active', 'trialing', 'past_due')
+  ) g ON true
+  LEFT JOIN "Customer" c ON c."organizationId" = o."id"
   WHERE s."id" = ANY($1::text[])
   ORDER BY c."createdAt" ASC`;
 
@@ -142,7 +202,11 @@ export function createSessionStore({
     const customers = rows.flatMap((row) =>
       row.provider && row.providerCustomerId ? [{ provider: row.provider, providerCustomerId: row.providerCustomerId }] : [],
     );
-    return { status: "active", sessionId, user: { id: first.userId, email: first.email, customers } };
+    const organization =
+      first.organizationId && first.organizationName !== null && first.role
+        ? { id: first.organizationId, name: first.organizationName, personal: first.organizationPersonal === true, role: first.role }
+        : null;
+    return { status: "active", sessionId, user: { id: first.userId, email: first.email, organization, customers, subscriptions: grantsOf(first.subscriptions) } };
   }
 
   // React Router hands every loader of one page request the same Request (the root's and the
@@ -158,6 +222,10 @@ export function createSessionStore({
         select: { id: true },
       });
       return cookie.serialize(session.id, { expires: expirationDate });
+    },
+
+    async switchOrganization(sessionId, organizationId) {
+      await prisma.session.updateMany({ where: { id: sessionId }, data: { currentOrganizationId: organizationId } });
     },
 
     read(request) {
@@ -178,4 +246,22 @@ export function createSessionStore({
 
     clearCookie,
   };
+}
+
+const dateOf = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+function grantsOf(value: SessionRow["subscriptions"]): OwnerSubscriptionRow[] {
+  if (value === null) return [];
+  const stored = (typeof value === "string" ? JSON.parse(value) : value) as StoredGrant[];
+  return stored.map((row) => ({
+    provider: row.provider,
+    providerSubscriptionId: row.providerSubscriptionId,
+    plan: row.plan,
+    status: row.status,
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    currentPeriodEnd: dateOf(row.currentPeriodEndMs),
+    pastDueSince: dateOf(row.pastDueSinceMs),
+    trialEnd: dateOf(row.trialEndMs),
+    endedAt: dateOf(row.endedAtMs),
+  }));
 }

@@ -3,6 +3,7 @@ import { createTestDatabase } from "../../tests/database.ts";
 import type { RawRead } from "~/db/database.server.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { createSessionStore, SESSION_COOKIE_NAME, SESSION_MAX_AGE_MS, type SessionStore } from "./session.server.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 const SECRET = "test-session-secret-0123456789abcdef";
 
@@ -200,7 +201,7 @@ describe("session lookups", () => {
     const others = await Promise.all(
       ["ada", "grace", "linus"].map((name) => prisma.user.create({ data: { email: `${name}@example.test` }, select: { id: true, email: true } })),
     );
-    await prisma.customer.create({ data: { userId: others[1]!.id, provider: "stripe", providerCustomerId: "cus_grace" } });
+    await prisma.customer.create({ data: { organizationId: personalOrganizationId(others[1]!.id), provider: "stripe", providerCustomerId: "cus_grace" } });
     const cookies = await Promise.all([user, ...others].map(async (someone) => cookiePair(await store.create(someone.id))));
     const revoked = cookies[3]!;
     await store.destroy(requestWithCookie(revoked));

@@ -6,7 +6,7 @@ import type { BillingFailure } from "./portal-failures.ts";
 import type { ProviderId } from "./providers/provider.ts";
 
 /**
- * The user's billing history for support and for the account page (SPEC "Beyond the portal"):
+ * The billing owner's (an organisation's) billing history for support and for the account page (SPEC "Beyond the portal"):
  * every portal open and checkout start, with the provider's latency, and every subscription
  * change a webhook applied. Entries hold words from a fixed vocabulary only: never a URL, a
  * token or a provider's own text.
@@ -15,7 +15,8 @@ import type { ProviderId } from "./providers/provider.ts";
 export type BillingActivityAction = "portal_open" | "checkout_start" | "subscription_change";
 
 export type BillingActivityEntry = {
-  userId: string;
+  /** The billing owner the entry belongs to. */
+  organizationId: string;
   provider: ProviderId;
   action: BillingActivityAction;
   /** Portal: the intent; checkout: the plan id; change: the plan id. */
@@ -26,7 +27,7 @@ export type BillingActivityEntry = {
   latencyMs?: number | null;
 };
 
-export type BillingActivityRow = Required<Omit<BillingActivityEntry, "userId">> & { createdAt: Date };
+export type BillingActivityRow = Required<Omit<BillingActivityEntry, "organizationId">> & { createdAt: Date };
 
 /** A word of the vocabulary: lower-case letters, digits, `_`, `-` and `:`; nothing that can hold a URL or a token's alphabet. */
 const WORD = /^[a-z0-9_:-]{1,64}$/;
@@ -132,11 +133,11 @@ export function createBillingActivity(deps: {
     /** Writes every queued entry; resolves once they are in the database (or their loss is logged). */
     flush,
 
-    /** The user's latest entries, newest first. */
-    async recent(userId: string, limit = 10): Promise<BillingActivityRow[]> {
+    /** The organisation's latest entries, newest first. */
+    async recent(organizationId: string, limit = 10): Promise<BillingActivityRow[]> {
       await flush();
       return prisma.billingActivity.findMany({
-        where: { userId },
+        where: { organizationId },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: limit,
         select: { provider: true, action: true, intent: true, outcome: true, latencyMs: true, createdAt: true },
@@ -172,10 +173,10 @@ export function createBillingActivity(deps: {
  * milliseconds and is stored as UTC, as Prisma stores a DateTime, whatever either side's time zone.
  */
 const INSERT_ROWS = `
-  INSERT INTO "BillingActivity" ("id", "userId", "provider", "action", "intent", "outcome", "latencyMs", "createdAt")
-  SELECT "id", "userId", "provider", "action", "intent", "outcome", "latencyMs", to_timestamp("atMs" / 1000.0) AT TIME ZONE 'UTC'
+  INSERT INTO "BillingActivity" ("id", "organizationId", "provider", "action", "intent", "outcome", "latencyMs", "createdAt")
+  SELECT "id", "organizationId", "provider", "action", "intent", "outcome", "latencyMs", to_timestamp("atMs" / 1000.0) AT TIME ZONE 'UTC'
   FROM unnest($1::text[], $2::text[], $3::"PaymentProvider"[], $4::"BillingActivityAction"[], $5::text[], $6::text[], $7::int[], $8::float8[])
-    AS entry("id", "userId", "provider", "action", "intent", "outcome", "latencyMs", "atMs")`;
+    AS entry("id", "organizationId", "provider", "action", "intent", "outcome", "latencyMs", "atMs")`;
 
 let idCounter = 0;
 
@@ -194,7 +195,7 @@ const randomBase36 = () => randomInt(36 ** 6).toString(36).padStart(6, "0");
 function insertParameters(rows: readonly (ReturnType<typeof rowData> & { createdAt: Date })[]): unknown[][] {
   return [
     rows.map((row) => sortableId(row.createdAt)),
-    rows.map((row) => row.userId),
+    rows.map((row) => row.organizationId),
     rows.map((row) => row.provider),
     rows.map((row) => row.action),
     rows.map((row) => row.intent),
@@ -207,7 +208,7 @@ function insertParameters(rows: readonly (ReturnType<typeof rowData> & { created
 /** The row as stored: vocabulary words only, latency as whole milliseconds. */
 export function rowData(entry: BillingActivityEntry) {
   return {
-    userId: entry.userId,
+    organizationId: entry.organizationId,
     provider: entry.provider,
     action: entry.action,
     intent: vocabularyWord(entry.intent),

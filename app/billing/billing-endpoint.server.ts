@@ -18,15 +18,18 @@ export type BillingResult = { ok: true; url: string; code?: string } | { ok: fal
 type SignedInCustomer = { provider: PaymentProvider; providerCustomerId: string };
 
 export type BillingRequest = {
+  /** Who clicks. */
   userId: string | null;
+  /** The billing owner acted for: the session's current organisation. */
+  organizationId: string | null;
   /** The user's customers, when the session lookup already read them (the portal then reads none itself). */
   customers?: readonly SignedInCustomer[];
   input: unknown;
   languages: readonly string[];
 };
 
-/** Who is asking, as the session lookup reads it. */
-export type SignedIn = { id: string; customers?: readonly SignedInCustomer[] };
+/** Who is asking, as the session lookup reads it: the user, the current organisation and its customers. */
+export type SignedIn = { id: string; organizationId: string | null; customers?: readonly SignedInCustomer[] };
 
 export type BillingDoor = "form-or-json" | "json";
 
@@ -77,7 +80,7 @@ export function createBillingEndpoint(deps: {
       const languages = preferredLanguages(request.headers.get("Accept-Language"));
       const user = await identify(request);
       if (user && context) recordSignedInUser(context, user.id);
-      const result = await run({ userId: user?.id ?? null, customers: user?.customers, input, languages });
+      const result = await run({ userId: user?.id ?? null, organizationId: user?.organizationId ?? null, customers: user?.customers, input, languages });
       return wantsJson ? answerJson(result) : answerForm(result, input);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.

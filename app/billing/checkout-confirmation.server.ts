@@ -1,4 +1,5 @@
 import type { PrismaClient } from "~/db/generated/client.ts";
+import type { BillingActor } from "~/orgs/billing-owner.ts";
 import { logEvent } from "~/observability/log.server.ts";
 import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { callProvider } from "./provider-call.server.ts";
@@ -34,16 +35,16 @@ export function createCheckoutConfirmation(deps: {
      * `/account?checkout=success&…`: confirms the checkout the URL names, unless the user already has a live
      * subscription at the provider (its webhook came first, or this is a reload): then nothing is asked.
      */
-    async confirmReturn(userId: string, query: URLSearchParams): Promise<ConfirmOutcome | "none"> {
+    async confirmReturn(who: BillingActor, query: URLSearchParams): Promise<ConfirmOutcome | "none"> {
       const reference = referenceParam && query.get("checkout") === "success" ? query.get(referenceParam) : null;
       if (!reference) return "none";
       const live = await prisma.subscription.count({
-        where: { userId, provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+        where: { organizationId: who.organizationId, provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
       });
-      return live > 0 ? "none" : this.confirm(userId, reference);
+      return live > 0 ? "none" : this.confirm(who, reference);
     },
 
-    async confirm(userId: string, reference: string): Promise<ConfirmOutcome> {
+    async confirm({ userId, organizationId }: BillingActor, reference: string): Promise<ConfirmOutcome> {
       if (!provider.retrieveCheckout) return "unsupported";
       const call = await callProvider({
         action: "checkout",
@@ -55,14 +56,14 @@ export function createCheckoutConfirmation(deps: {
       const checkout = call.value;
       const outcome: ConfirmOutcome = !checkout
         ? "unknown"
-        : checkout.userId !== userId
+        : checkout.organizationId !== organizationId
           ? "not-yours"
           : !checkout.complete || !checkout.subscription
             ? "not-complete"
             : "applied";
       if (outcome === "applied") {
-        // The checkout named this user; its subscription is applied for them, as its webhook would be.
-        await webhooks.applyProviderState(provider.id, { ...checkout!.subscription!, userId }, checkout!.answeredAt);
+        // The checkout named this organisation; its subscription is applied for it, as its webhook would be.
+        await webhooks.applyProviderState(provider.id, { ...checkout!.subscription!, organizationId }, checkout!.answeredAt);
       }
       logEvent(outcome === "not-yours" ? "warn" : "info", "billing.checkout.confirmed_on_return", { provider: provider.id, outcome });
       return outcome;

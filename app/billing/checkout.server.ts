@@ -5,7 +5,7 @@ import type { RateLimit } from "~/rate-limits/rate-limits.server.ts";
 import { type BillingActivity, outcomeOf } from "./activity.server.ts";
 import type { BillingRequest, BillingResult } from "./billing-endpoint.server.ts";
 import type { BillingFailure } from "./portal-failures.ts";
-import { findPlan } from "./plans.ts";
+import { findPlan, isPerSeat } from "./plans.ts";
 import { callProvider } from "./provider-call.server.ts";
 import type { BillingProvider } from "./providers/provider.ts";
 import { LIVE_SUBSCRIPTION_STATUSES } from "./subscription-status.ts";
@@ -42,9 +42,9 @@ export function createBillingCheckout(deps: {
     async start(request: CheckoutStartRequest): Promise<BillingResult> {
       const timing: { plan: string | null; latencyMs: number | null } = { plan: null, latencyMs: null };
       const result = await attempt(request, timing);
-      if (request.userId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
+      if (request.organizationId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
         await deps.activity?.record({
-          userId: request.userId,
+          organizationId: request.organizationId,
           provider: provider.id,
           action: "checkout_start",
           intent: timing.plan,
@@ -60,7 +60,7 @@ export function createBillingCheckout(deps: {
     request: CheckoutStartRequest,
     timing: { plan: string | null; latencyMs: number | null },
   ): Promise<BillingResult> {
-    if (!request.userId) return fail({ kind: "unauthenticated" });
+    if (!request.userId || !request.organizationId) return fail({ kind: "unauthenticated" });
 
     const input = checkoutInput.safeParse(request.input);
     if (!input.success) return fail({ kind: "invalid-body" });
@@ -68,27 +68,32 @@ export function createBillingCheckout(deps: {
     if (!plan) return fail({ kind: "unknown-plan" });
     timing.plan = plan.id;
 
-    const user = await prisma.user.findUnique({
-      where: { id: request.userId },
+    const user = await prisma.user.findUnique({ where: { id: request.userId }, select: { id: true, email: true } });
+    const organization = await prisma.organization.findUnique({
+      where: { id: request.organizationId },
       select: {
         id: true,
-        email: true,
         customers: { where: { provider: provider.id }, select: { providerCustomerId: true } },
         subscriptions: {
           where: { provider: provider.id, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
           select: { id: true },
           take: 1,
         },
+        // A per-seat plan checks out with one seat per member.
+        memberships: { select: { userId: true } },
         // One trial per billing owner, at any provider: any subscription that ever had one. In the same statement.
         // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
         _count: { select: { subscriptions: { where: { hadTrial: true } } } },
       },
     });
-    if (!user) return fail({ kind: "unauthenticated" });
+    if (!user || !organization) return fail({ kind: "unauthenticated" });
     // A second checkout would charge twice: plan changes belong in the portal.
-    if (user.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
+    if (organization.subscriptions.length > 0) return fail({ kind: "already-subscribed" });
+    // The checkout carries the organisation's id (webhooks link by it) and the buyer's email.
+    const owner = { id: organization.id, email: user.email };
+    const customers = organization.customers;
     // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
-    const trialDays = plan.trialDays > 0 && user._count.subscriptions === 0 ? plan.trialDays : 0;
+    const trialDays = plan.trialDays > 0 && organization._count.subscriptions === 0 ? plan.trialDays : 0;
 
     const call = await callProvider({
       action: "checkout",
@@ -97,8 +102,9 @@ export function createBillingCheckout(deps: {
       call: () =>
         provider.createCheckout({
           plan: plan.id,
-          user: { id: user.id, email: user.email },
-          providerCustomerId: user.customers[0]?.providerCustomerId,
+          owner,
+          ...(isPerSeat(plan) ? { quantity: Math.max(1, organization.memberships.length) } : {}),
+          providerCustomerId: customers[0]?.providerCustomerId,
           successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
           cancelUrl: new URL(PRICING_PATH, appOrigin).href,
           languages: request.languages,
@@ -117,7 +123,7 @@ export function createBillingCheckout(deps: {
         action: "checkout",
         userId: user.id,
         free: true,
-        call: () => provider.expireOpenCheckouts!({ id: user.id, email: user.email }, { keep, providerCustomerId: user.customers[0]?.providerCustomerId }),
+        call: () => provider.expireOpenCheckouts!(owner, { keep, providerCustomerId: customers[0]?.providerCustomerId }),
       });
       if (expired.ok && expired.value > 0) logEvent("info", "billing.checkout.previous_expired", { provider: provider.id, count: expired.value });
     }

@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "~/db/generated/client.ts";
+import type { BillingActor } from "~/orgs/billing-owner.ts";
 import { callProvider } from "./provider-call.server.ts";
 import type { BillingProvider, ProviderInvoice } from "./providers/provider.ts";
 
@@ -26,10 +27,10 @@ export function createInvoices(deps: { prisma: PrismaClient; provider: BillingPr
   // Per instance, short-lived, and only the fields shown (the links are the provider's hosted pages).
   const recentlyAsked = new LRUCache<string, ProviderInvoice[]>({ max: 10_000, ttl: INVOICES_FRESH_MS });
   return {
-    async recent(userId: string): Promise<InvoicesView> {
+    async recent({ userId, organizationId }: BillingActor): Promise<InvoicesView> {
       if (!provider.listInvoices) return { kind: "none" };
       const customer = await prisma.customer.findUnique({
-        where: { userId_provider: { userId, provider: provider.id } },
+        where: { organizationId_provider: { organizationId, provider: provider.id } },
         select: { providerCustomerId: true },
       });
       if (!customer) return { kind: "none" };

@@ -44,6 +44,8 @@ export type Plan = Grants & {
   prices: Partial<Record<Interval, Price>> & Record<"month", Price>;
   /** Days of free trial a first checkout starts; 0 = none (SPEC "Plans and checkout": trials). */
   trialDays: number;
+  /** Billed per member of the organisation: the subscription's quantity is its member count. */
+  perSeat: boolean;
 };
 
 export const PLANS = [
@@ -56,6 +58,7 @@ export const PLANS = [
     trialDays: 0,
     features: { reports: false },
     limits: { projects: 3 },
+    perSeat: false,
   },
   {
     id: "pro",
@@ -69,6 +72,19 @@ export const PLANS = [
     trialDays: 14,
     features: { reports: true },
     limits: { projects: 50 },
+    perSeat: false,
+  },
+  // Per seat: checkout's quantity is the organisation's member count, and follows it (SPEC "Organisations and seats").
+  {
+    id: "team",
+    name: "Team",
+    priceText: "$12 / seat / month",
+    interval: "month",
+    prices: { month: { amount: 1200, currency: "usd", text: "$12 / seat / month" } },
+    trialDays: 0,
+    features: { reports: true },
+    limits: { projects: 50 },
+    perSeat: true,
   },
 ] as const satisfies readonly Plan[];
 
@@ -91,11 +107,21 @@ export function findPlan(id: unknown): (typeof PLANS)[number] | undefined {
 export const FEATURE_NAMES: Record<Feature, string> = { reports: "Reports" };
 export const LIMIT_NAMES: Record<LimitName, { one: string; many: string }> = { projects: { one: "project", many: "projects" } };
 
+/** Whether a plan (or plan id) is billed per seat. */
+export function isPerSeat(plan: Plan | string | null | undefined): boolean {
+  const found = typeof plan === "string" ? findPlan(plan) : plan;
+  return found?.perSeat === true;
+}
+
 /** The demo catalogue's provider ids, shared with the emulator (contract: plans known to the emulator). */
 export const DEMO_PLAN_PROVIDER_IDS = {
-  stripe: { starter: "price_emulated_starter", pro: "price_emulated_pro" },
-  polar: { starter: "7d1c1c3e-0000-4000-8000-00000000a001", pro: "7d1c1c3e-0000-4000-8000-00000000a002" },
-  lemonsqueezy: { starter: "100001", pro: "100002" },
+  stripe: { starter: "price_emulated_starter", pro: "price_emulated_pro", team: "price_emulated_team" },
+  polar: {
+    starter: "7d1c1c3e-0000-4000-8000-00000000a001",
+    pro: "7d1c1c3e-0000-4000-8000-00000000a002",
+    team: "7d1c1c3e-0000-4000-8000-00000000a003",
+  },
+  lemonsqueezy: { starter: "100001", pro: "100002", team: "100003" },
 } as const satisfies Record<string, Record<PlanId, string>>;
 
 /** Lemon Squeezy's checkout names a store as well as a variant; this is the emulator's. */

@@ -41,11 +41,14 @@ const portalInput = z.object({
 });
 
 export type PortalRequest = {
+  /** Who clicks (provider calls are counted per user). */
   userId: string | null;
+  /** The billing owner acted for: the session's current organisation. */
+  organizationId: string | null;
   input: unknown;
   /** The user's languages, most preferred first (Accept-Language). */
   languages?: readonly string[];
-  /** The user's customers, oldest first, when the session lookup already read them. */
+  /** The organisation's customers, oldest first, when the session lookup already read them. */
   customers?: readonly KnownCustomer[];
 };
 
@@ -71,10 +74,10 @@ export function createBillingPortal(deps: {
     [provider, ...(deps.legacyProviders ?? [])].map((candidate) => [candidate.id, candidate]),
   );
 
-  /** The user's current subscription at a provider: a live one, the most recently changed. From our database only. */
-  async function findSubscription(userId: string, providerId: ProviderId) {
+  /** The organisation's current subscription at a provider: a live one, the most recently changed. From our database only. */
+  async function findSubscription(organizationId: string, providerId: ProviderId) {
     return prisma.subscription.findFirst({
-      where: { userId, provider: providerId, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+      where: { organizationId, provider: providerId, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
       orderBy: { providerUpdatedAt: "desc" },
       select: { providerSubscriptionId: true },
     });
@@ -88,7 +91,7 @@ export function createBillingPortal(deps: {
       intent,
       latencyMs,
     });
-    if (!request.userId) return answer(fail({ kind: "unauthenticated" }));
+    if (!request.userId || !request.organizationId) return answer(fail({ kind: "unauthenticated" }));
 
     const input = portalInput.safeParse(request.input);
     if (!input.success) return answer(fail({ kind: "invalid-body" }));
@@ -97,7 +100,7 @@ export function createBillingPortal(deps: {
     const returnUrl = resolveReturnUrl(input.data.returnUrl, returnUrlPolicy);
     if (!returnUrl) return answer(fail({ kind: "invalid-return-url" }), provider.id, intent);
 
-    const customer = await findCustomer(request.userId, request.customers);
+    const customer = await findCustomer(request.organizationId, request.customers);
     if (!customer) return answer(fail({ kind: "no-customer" }), provider.id, intent);
     // The active provider, or a previous one still enabled for its customers (BILLING_LEGACY_PROVIDERS).
     const target = portalProviders.get(customer.provider);
@@ -106,7 +109,7 @@ export function createBillingPortal(deps: {
     }
     const needsSubscription = target.intentsNeedingSubscription.includes(intent);
     // Never an id from the request: the user's own subscription, as our database knows it.
-    const subscription = intent === "manage" ? null : await findSubscription(request.userId, target.id);
+    const subscription = intent === "manage" ? null : await findSubscription(request.organizationId, target.id);
     if (needsSubscription && !subscription) return answer(fail({ kind: "no-subscription" }), target.id, intent);
     const portalTarget = { intent, subscriptionId: subscription?.providerSubscriptionId };
 
@@ -125,14 +128,14 @@ export function createBillingPortal(deps: {
   }
 
   /**
-   * The user's customer at the active provider, else one at another provider (the mismatch answer), else null.
-   * `known`: the user's customers, oldest first, when the caller already read them (the session lookup does).
+   * The organisation's customer at the active provider, else one at another provider (the mismatch answer), else null.
+   * `known`: its customers, oldest first, when the caller already read them (the session lookup does).
    */
-  async function findCustomer(userId: string, known?: readonly KnownCustomer[]) {
+  async function findCustomer(organizationId: string, known?: readonly KnownCustomer[]) {
     const customers =
       known ??
       (await prisma.customer.findMany({
-        where: { userId },
+        where: { organizationId },
         select: { provider: true, providerCustomerId: true },
         orderBy: { createdAt: "asc" },
       }));
@@ -142,16 +145,16 @@ export function createBillingPortal(deps: {
   return {
     activeProvider: provider.id,
 
-    /** The signed-in user's billing account, for the account page. */
+    /** The current organisation's billing account, for the account page. */
     findCustomer,
 
     /** The providers whose portals open here: the active one and any legacy ones. */
     portalProviders: [...portalProviders.keys()],
 
-    /** Dunning: the user has a past-due subscription whose portal opens here (the alert on every signed-in page). */
-    async hasPastDueSubscription(userId: string): Promise<boolean> {
+    /** Dunning: the organisation has a past-due subscription whose portal opens here (the alert on every signed-in page). */
+    async hasPastDueSubscription(organizationId: string): Promise<boolean> {
       const pastDue = await prisma.subscription.findFirst({
-        where: { userId, status: "past_due", provider: { in: [...portalProviders.keys()] } },
+        where: { organizationId, status: "past_due", provider: { in: [...portalProviders.keys()] } },
         select: { id: true },
       });
       return pastDue !== null;
@@ -165,8 +168,8 @@ export function createBillingPortal(deps: {
     async open(request: PortalRequest): Promise<PortalResult> {
       const { result, providerId, intent, latencyMs } = await attempt(request);
       // A signed-out request has no one to record it for.
-      if (request.userId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
-        await deps.activity?.record({ userId: request.userId, provider: providerId, action: "portal_open", intent, outcome: outcomeOf(result), latencyMs });
+      if (request.organizationId && !(result.ok === false && result.failure.kind === "unauthenticated")) {
+        await deps.activity?.record({ organizationId: request.organizationId, provider: providerId, action: "portal_open", intent, outcome: outcomeOf(result), latencyMs });
       }
       return result;
     },

@@ -15,7 +15,8 @@ export type ApplyOrder = { onTie: "apply" | "ask" };
 
 /** A subscription change that was applied, for what follows from it in the same transaction (billing mail). */
 export type AppliedSubscriptionChange = {
-  userId: string;
+  /** The billing owner (organisation) the subscription belongs to. */
+  organizationId: string;
   provider: ProviderId;
   providerSubscriptionId: string;
   plan: PlanId | null;
@@ -48,7 +49,7 @@ export async function applyBillingEvent(
   onApplied?: OnSubscriptionApplied,
 ): Promise<ApplyOutcome> {
   if (event.kind === "ignored") return "ignored";
-  const owner = await ownerOf(tx, provider, event.providerCustomerId, event.userId);
+  const owner = await ownerOf(tx, provider, event.providerCustomerId, event.organizationId);
   if (!owner) return "unlinked";
   if (event.kind === "customer-linked") {
     await owner.link();
@@ -73,11 +74,11 @@ export async function applyBillingEvent(
   const written = await tx.$executeRaw`
     INSERT INTO "Subscription" ("id", "provider", "providerSubscriptionId", "providerCustomerId", "plan", "providerPlanId",
       "status", "currentPeriodEnd", "cancelAtPeriodEnd", "endedAt", "trialEnd", "hadTrial", "pastDueSince", "quantity",
-      "providerUpdatedAt", "createdAt", "updatedAt", "userId")
+      "providerUpdatedAt", "createdAt", "updatedAt", "organizationId")
     VALUES (${randomUUID()}, ${provider}::"PaymentProvider", ${subscription.providerSubscriptionId}, ${event.providerCustomerId},
       ${plan}, ${subscription.providerPlanId}, ${subscription.status}::"SubscriptionStatus", ${subscription.currentPeriodEnd},
       ${subscription.cancelAtPeriodEnd}, ${subscription.endedAt ?? null}, ${subscription.trialEnd ?? null}, ${hadTrial},
-      ${pastDueSince}, ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.userId})
+      ${pastDueSince}, ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.organizationId})
     ON CONFLICT ("provider", "providerSubscriptionId") DO UPDATE SET
       "providerCustomerId" = EXCLUDED."providerCustomerId", "plan" = EXCLUDED."plan",
       "providerPlanId" = EXCLUDED."providerPlanId", "status" = EXCLUDED."status",
@@ -88,7 +89,7 @@ export async function applyBillingEvent(
       "pastDueSince" = CASE WHEN EXCLUDED."status" <> 'past_due' THEN NULL
         WHEN "Subscription"."status" = 'past_due' THEN COALESCE("Subscription"."pastDueSince", EXCLUDED."pastDueSince")
         ELSE EXCLUDED."pastDueSince" END,
-      "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "userId" = EXCLUDED."userId"
+      "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "organizationId" = EXCLUDED."organizationId"
     WHERE "Subscription"."providerUpdatedAt" < EXCLUDED."providerUpdatedAt"
       OR ("Subscription"."providerUpdatedAt" = EXCLUDED."providerUpdatedAt" AND ${applyTie})`;
   if (written === 0) {
@@ -108,11 +109,11 @@ export async function applyBillingEvent(
   });
   if (change) {
     await tx.billingActivity.create({
-      data: rowData({ userId: owner.userId, provider, action: "subscription_change", intent: plan, outcome: change }),
+      data: rowData({ organizationId: owner.organizationId, provider, action: "subscription_change", intent: plan, outcome: change }),
     });
   }
   await onApplied?.(tx, {
-    userId: owner.userId,
+    organizationId: owner.organizationId,
     provider,
     providerSubscriptionId: subscription.providerSubscriptionId,
     plan,
@@ -133,30 +134,44 @@ export function planOf(
 }
 
 /**
- * The user an event belongs to: the one checkout named, else the one this provider customer is already linked
- * to; null when neither is known. Reads only: `link()` writes the Customer row (creating or moving the named
- * user's link to this provider customer), and is called only once the event's change is applied.
+ * The organisation an event belongs to: the one checkout named, else the one this provider customer is already
+ * linked to; null when neither is known. Reads only: `link()` writes the Customer row (creating or moving the
+ * named organisation's link to this provider customer), and is called only once the event's change is applied.
  */
-async function ownerOf(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedUserId: string | null) {
+async function ownerOf(tx: Transaction, provider: ProviderId, providerCustomerId: string, namedOwnerId: string | null) {
   const linked = await tx.customer.findUnique({
     where: { provider_providerCustomerId: { provider, providerCustomerId } },
-    select: { userId: true },
+    select: { organizationId: true },
   });
-  const named = namedUserId ? await tx.user.findUnique({ where: { id: namedUserId }, select: { id: true } }) : null;
+  const named = namedOwnerId ? await namedOrganization(tx, namedOwnerId) : null;
   if (linked) {
-    // A provider customer stays with the user it was first linked to.
-    if (named && named.id !== linked.userId) logEvent("warn", "billing.webhook.link_conflict", { provider });
-    return { userId: linked.userId, link: async () => {} };
+    // A provider customer stays with the organisation it was first linked to.
+    if (named && named !== linked.organizationId) logEvent("warn", "billing.webhook.link_conflict", { provider });
+    return { organizationId: linked.organizationId, link: async () => {} };
   }
   if (!named) return null;
   return {
-    userId: named.id,
+    organizationId: named,
     link: async () => {
       await tx.customer.upsert({
-        where: { userId_provider: { userId: named.id, provider } },
-        create: { userId: named.id, provider, providerCustomerId },
+        where: { organizationId_provider: { organizationId: named, provider } },
+        create: { organizationId: named, provider, providerCustomerId },
         update: { providerCustomerId },
       });
     },
   };
+}
+
+/**
+ * The organisation an id from a checkout names: an organisation's id, or (a checkout opened before organisations
+ * existed carried the user's id) that user's personal organisation; null when it names neither.
+ */
+async function namedOrganization(tx: Transaction, id: string): Promise<string | null> {
+  const organization = await tx.organization.findUnique({ where: { id }, select: { id: true } });
+  if (organization) return organization.id;
+  const personal = await tx.membership.findFirst({
+    where: { userId: id, organization: { personal: true } },
+    select: { organizationId: true },
+  });
+  return personal?.organizationId ?? null;
 }

@@ -90,7 +90,7 @@ export function createWebhookService(deps: {
       // The provider's answer, on the event's own user and customer unless it names its own.
       const asked: BillingEvent = {
         ...event,
-        userId: current.userId ?? event.userId,
+        organizationId: current.organizationId ?? event.organizationId,
         providerCustomerId: current.providerCustomerId,
         subscription: current.subscription,
       };

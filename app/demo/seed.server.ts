@@ -1,5 +1,6 @@
 import { hashPassword } from "~/auth/password.server.ts";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "./demo-accounts.ts";
 import { demoPeriod } from "./demo-billing-story.ts";
@@ -57,16 +58,18 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
         if (!account.customer) continue;
 
         const { provider, providerCustomerId } = account.customer;
+        // The database made the user's personal organisation with the user (ADR 028): it is the billing owner.
+        const organizationId = personalOrganizationId(user.id);
         await tx.customer.upsert({
-          where: { userId_provider: { userId: user.id, provider } },
-          create: { userId: user.id, provider, providerCustomerId },
+          where: { organizationId_provider: { organizationId, provider } },
+          create: { organizationId, provider, providerCustomerId },
           update: { providerCustomerId },
         });
         const { providerSubscriptionId, plan, status } = account.subscription;
         await tx.subscription.upsert({
           where: { provider_providerSubscriptionId: { provider, providerSubscriptionId } },
           create: {
-            userId: user.id,
+            organizationId,
             provider,
             providerSubscriptionId,
             providerCustomerId,

@@ -1,11 +1,9 @@
 import type { PrismaClient } from "~/db/generated/client.ts";
 import type { ProviderId } from "~/billing/providers/provider.ts";
-import { entitlementsOf, type EntitlementRules, type Entitlements, type OwnerSubscription } from "./entitlements.ts";
+import { entitlementsOf, type EntitlementRules, type Entitlements, type OwnerSubscription, type OwnerSubscriptionRow } from "./entitlements.ts";
 
 /** Only these states can grant a plan (entitlements.ts); the others need not be read at all. */
 export const GRANTING_STATUSES = ["active", "trialing", "past_due"] as const;
-
-export type OwnerSubscriptionRow = OwnerSubscription & { providerSubscriptionId: string };
 
 export type EntitlementsService = ReturnType<typeof createEntitlements>;
 
@@ -19,7 +17,7 @@ export function createEntitlements(deps: { prisma: PrismaClient; rules: Entitlem
 
   async function subscriptions(ownerId: string): Promise<OwnerSubscriptionRow[]> {
     const rows = await prisma.subscription.findMany({
-      where: { userId: ownerId, status: { in: [...GRANTING_STATUSES] } },
+      where: { organizationId: ownerId, status: { in: [...GRANTING_STATUSES] } },
       select: {
         provider: true,
         providerSubscriptionId: true,

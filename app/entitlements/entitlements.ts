@@ -17,6 +17,9 @@ export type OwnerSubscription = {
   endedAt: Date | null;
 };
 
+/** A stored subscription with its provider id (for deep links), as the session statement reads it. */
+export type OwnerSubscriptionRow = OwnerSubscription & { providerSubscriptionId: string };
+
 export type EntitlementRules = {
   /** BILLING_PAST_DUE_GRACE_DAYS. */
   pastDueGraceDays: number;

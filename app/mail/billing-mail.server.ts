@@ -45,16 +45,21 @@ export function createBillingMail(deps: { prisma: PrismaClient; appOrigin: strin
   const url = (path: string) => new URL(path, appOrigin).href;
 
 
-  async function onSubscriptionApplied(tx: JobWriter & Pick<PrismaClient, "user">, change: AppliedSubscriptionChange): Promise<void> {
+  async function onSubscriptionApplied(tx: JobWriter & Pick<PrismaClient, "membership">, change: AppliedSubscriptionChange): Promise<void> {
     const kinds = billingMailsFor(change.previous, change.next);
     if (kinds.length === 0) return;
-    const user = await tx.user.findUnique({ where: { id: change.userId }, select: { email: true } });
-    if (!user) return;
-    const subscription = `${change.provider}:${change.providerSubscriptionId}`;
+    // Billing mail goes to the billing owner's owners (SPEC "Email"), each once.
+    const owners = await tx.membership.findMany({
+      where: { organizationId: change.organizationId, role: "owner" },
+      select: { userId: true, user: { select: { email: true } } },
+      orderBy: { createdAt: "asc" },
+    });
     const period = change.next.currentPeriodEnd?.toISOString() ?? "none";
     const plan = planName(change.plan);
-    for (const kind of kinds) {
-      const to = user.email;
+    for (const owner of owners) for (const kind of kinds) {
+      const to = owner.user.email;
+      // The recipient is part of the outbox's dedup key: each owner gets one, a redelivered cause none more.
+      const subscription = `${change.provider}:${change.providerSubscriptionId}:${owner.userId}`;
       if (kind === "subscription-started") {
         await enqueueMail(tx, { template: kind, to, subject: subscription, props: { plan, accountUrl: url("/account") } });
       } else if (kind === "payment-failed") {
@@ -76,14 +81,21 @@ export function createBillingMail(deps: { prisma: PrismaClient; appOrigin: strin
     const to = new Date(now.getTime() + 3 * 24 * 60 * 60 * 1000);
     const trials = await prisma.subscription.findMany({
       where: { status: "trialing", cancelAtPeriodEnd: false, currentPeriodEnd: { gt: from, lte: to } },
-      select: { provider: true, providerSubscriptionId: true, plan: true, currentPeriodEnd: true, user: { select: { email: true } } },
+      select: {
+        provider: true,
+        providerSubscriptionId: true,
+        plan: true,
+        currentPeriodEnd: true,
+        // To the billing owner's owners (SPEC "Email").
+        organization: { select: { memberships: { where: { role: "owner" }, select: { userId: true, user: { select: { email: true } } } } } },
+      },
     });
     let queued = 0;
-    for (const trial of trials) {
+    for (const trial of trials) for (const owner of trial.organization.memberships) {
       const written = await enqueueMail(prisma, {
         template: "trial-ending",
-        to: trial.user.email,
-        subject: `${trial.provider}:${trial.providerSubscriptionId}:${trial.currentPeriodEnd!.toISOString()}`,
+        to: owner.user.email,
+        subject: `${trial.provider}:${trial.providerSubscriptionId}:${trial.currentPeriodEnd!.toISOString()}:${owner.userId}`,
         props: { plan: planName(trial.plan), endsOn: mailDate(trial.currentPeriodEnd), accountUrl: url("/account") },
       });
       if (written) queued += 1;

@@ -7,6 +7,7 @@ import { PortalButton } from "~/billing/billing-actions.tsx";
 import { ACTION_WORDS } from "~/billing/portal-deep-links.ts";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
+import { billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { auth, flash, portal, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Your account · PortalStack" }];
@@ -20,9 +21,12 @@ export async function loader({ request }: Route.LoaderArgs) {
   const query = new URL(request.url).searchParams;
   const checkoutReturned = query.get("checkout") === "success";
   // Back from checkout: ask the provider for the checkout the URL names, so the plan shows on this first page.
-  await services.checkoutConfirmation.confirmReturn(user.id, query);
-  const rows = await services.database.prisma.user.findUniqueOrThrow({
-    where: { id: user.id },
+  const owner = billingOwnerOf(user);
+  if (!owner) throw new Response("Not Found", { status: 404 });
+  await services.checkoutConfirmation.confirmReturn(owner, query);
+  // The current organisation's billing: it is the billing owner (SPEC "Organisations and seats").
+  const rows = await services.database.prisma.organization.findUniqueOrThrow({
+    where: { id: owner.organizationId },
     select: {
       customers: { select: { provider: true }, orderBy: { createdAt: "asc" } },
       subscriptions: {
@@ -40,7 +44,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     },
   });
   const { message, headers } = await flash.take(request);
-  const activity = activityLines(await services.activity.recent(user.id, 10), PROVIDER_NAMES);
+  const activity = activityLines(await services.activity.recent(owner.organizationId, 10), PROVIDER_NAMES);
   const billing = accountBillingView({
     activeProvider: portal.activeProvider,
     legacyProviders: services.config.billing.legacyProviders,
@@ -49,7 +53,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     checkoutReturned,
     now: new Date(),
   });
-  const invoices = billing.kind === "customer" ? await services.invoices.recent(user.id) : ({ kind: "none" } as const);
+  const invoices = billing.kind === "customer" ? await services.invoices.recent(owner) : ({ kind: "none" } as const);
   return data({ email: user.email, billing, message, activity, invoices }, { headers });
 }
 

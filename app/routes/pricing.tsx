@@ -6,6 +6,7 @@ import { FEATURE_NAMES, FEATURES, FREE_TIER, LIMIT_NAMES, LIMITS, PLANS, findPla
 import { deepLinks } from "~/billing/portal-deep-links.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { LIVE_SUBSCRIPTION_STATUSES } from "~/billing/subscription-status.ts";
+import { billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { auth, flash, services } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Pricing · PortalStack" }];
@@ -16,9 +17,10 @@ export async function loader({ request }: Route.LoaderArgs) {
   // A plan chosen before logging in or signing up comes back as ?plan=, taken only when the catalogue has it.
   const chosen = findPlan(new URL(request.url).searchParams.get("plan"))?.id ?? null;
   const { provider } = services.config.billing;
-  const current = user
+  const owner = billingOwnerOf(user);
+  const current = owner
     ? await services.database.prisma.subscription.findFirst({
-        where: { userId: user.id, provider, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
+        where: { organizationId: owner.organizationId, provider, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
         select: { plan: true },
         orderBy: { providerUpdatedAt: "desc" },
       })

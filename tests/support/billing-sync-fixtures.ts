@@ -4,6 +4,7 @@ import { addCustomer } from "../../emulator/customers.ts";
 import { findPlan } from "../../emulator/plans.ts";
 import type { ProviderEmulator } from "../../emulator/provider-emulator.ts";
 import { MONTH_MS } from "../../emulator/subscriptions.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 /**
  * A user with a customer at the provider, known to the emulator and to our database, and `count` active Pro
@@ -44,7 +45,7 @@ return async function subscriber(provider: ProviderId, count: number) {
     });
   }
   const user = await database().prisma.user.create({ data: { email } });
-  await database().prisma.customer.create({ data: { userId: user.id, provider, providerCustomerId: customerId } });
+  await database().prisma.customer.create({ data: { organizationId: personalOrganizationId(user.id), provider, providerCustomerId: customerId } });
   return { email, userId: user.id, customerId, ids };
   };
 }

@@ -136,13 +136,13 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       return { url: intent === "payment_method" ? links.updatePaymentMethod : links.updateSubscription, deepLinked: true };
     },
 
-    async createCheckout({ plan, user, successUrl, trialDays }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, trialDays }: CheckoutRequest) {
       const variant = options.variants?.[plan];
       if (!variant || !options.storeId) throw new ProviderError("lemonsqueezy", "not-configured", "no store or variant id for the plan");
       lemonSqueezySetup({ apiKey: options.apiKey });
       // SPEC: `checkout_data.custom` comes back as `meta.custom_data` on the order and subscription events.
       const result = await createCheckout(options.storeId, variant, {
-        checkoutData: { email: user.email, custom: { user_id: user.id } },
+        checkoutData: { email: owner.email, custom: { organization_id: owner.id } },
         productOptions: { redirectUrl: successUrl },
         // The trial is the variant's (set in Lemon Squeezy's dashboard to the catalogue's days); `skipTrial` drops it
         // for an owner who had one (PROVIDERS.md §5.5).
@@ -252,7 +252,13 @@ async function verifyLemonSqueezyWebhook(rawBody: Buffer, headers: Headers, secr
 }
 
 const lemonSqueezyEvent = z.object({
-  meta: z.object({ custom_data: z.object({ user_id: z.union([z.string(), z.number()]).nullish() }).nullish() }).nullish(),
+  meta: z
+    .object({
+      custom_data: z
+        .object({ organization_id: z.union([z.string(), z.number()]).nullish(), user_id: z.union([z.string(), z.number()]).nullish() })
+        .nullish(),
+    })
+    .nullish(),
   data: z.object({ type: z.string(), id: z.union([z.string(), z.number()]), attributes: z.record(z.string(), z.unknown()) }),
 });
 const lemonSqueezySubscription = z.object({
@@ -274,7 +280,9 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
   const event = lemonSqueezyEvent.safeParse(payload);
   if (!event.success) return { kind: "ignored" };
   const { meta, data } = event.data;
-  const userId = meta?.custom_data?.user_id != null ? String(meta.custom_data.user_id) : null;
+  // `user_id`: a checkout opened before organisations (the webhook service maps a user to their personal organisation).
+  const ownerId = meta?.custom_data?.organization_id ?? meta?.custom_data?.user_id;
+  const organizationId = ownerId != null ? String(ownerId) : null;
 
   // subscription_payment_* events carry an invoice, not the subscription: its state arrives by subscription_updated.
   if (type.startsWith("subscription_") && !type.startsWith("subscription_payment_") && data.type === "subscriptions") {
@@ -291,7 +299,7 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
     const periodEnd = cancelled ? (subscription.ends_at ?? subscription.renews_at) : (subscription.renews_at ?? subscription.ends_at);
     return {
       kind: type === "subscription_expired" || expired ? "subscription-deleted" : "subscription-upserted",
-      userId,
+      organizationId,
       providerCustomerId: String(subscription.customer_id),
       // Lemon Squeezy's events carry no event time: the subscription's updated_at is the state's time.
       occurredAt: new Date(subscription.updated_at),
@@ -311,7 +319,7 @@ function parseLemonSqueezyEvent({ type, payload }: VerifiedWebhook): BillingEven
   if (type === "order_created" && data.type === "orders") {
     const parsed = lemonSqueezyOrder.safeParse(data.attributes);
     if (!parsed.success) return { kind: "ignored" };
-    return { kind: "customer-linked", userId, providerCustomerId: String(parsed.data.customer_id), occurredAt: new Date(parsed.data.updated_at) };
+    return { kind: "customer-linked", organizationId, providerCustomerId: String(parsed.data.customer_id), occurredAt: new Date(parsed.data.updated_at) };
   }
   return { kind: "ignored" };
 }

@@ -94,7 +94,7 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
-    async createCheckout({ plan, user, successUrl, cancelUrl, trialDays }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, cancelUrl, trialDays }: CheckoutRequest) {
       const product = options.products?.[plan];
       if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
       let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
@@ -103,9 +103,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
         // on every subscription event as `customer.external_id`.
         checkout = await polar.checkouts.create({
           products: [product],
-          external_customer_id: user.id,
-          customer_email: user.email,
-          metadata: { user_id: user.id },
+          external_customer_id: owner.id,
+          customer_email: owner.email,
+          metadata: { organization_id: owner.id },
           success_url: successUrl,
           return_url: cancelUrl,
           // The catalogue's trial overrides the product's; `allow_trial: false` turns a product's trial off for an
@@ -223,7 +223,7 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
     return {
       // Revoked: the subscription ended now, not at the period's end.
       kind: type === "subscription.revoked" ? "subscription-deleted" : "subscription-upserted",
-      userId: subscription.customer?.external_id ?? null,
+      organizationId: subscription.customer?.external_id ?? null,
       providerCustomerId: subscription.customer_id,
       occurredAt,
       subscription: {
@@ -242,7 +242,7 @@ function parsePolarEvent({ type, payload }: VerifiedWebhook): BillingEvent {
   if (type === "customer.created" || type === "customer.updated") {
     const parsed = polarCustomer.safeParse(event.data.data);
     if (!parsed.success) return { kind: "ignored" };
-    return { kind: "customer-linked", userId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
+    return { kind: "customer-linked", organizationId: parsed.data.external_id ?? null, providerCustomerId: parsed.data.id, occurredAt };
   }
   return { kind: "ignored" };
 }

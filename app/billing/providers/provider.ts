@@ -36,7 +36,10 @@ export type PortalOptions = PortalTarget & {
 
 export type CheckoutRequest = {
   plan: PlanId;
-  user: { id: string; email: string };
+  /** The billing owner: the organisation's id (checkout carries it, webhooks link by it) and the buyer's email. */
+  owner: { id: string; email: string };
+  /** Seats for a per-seat plan (the organisation's member count); absent for the others. */
+  quantity?: number;
   /** The user's existing customer at this provider, if any (Stripe reuses it instead of creating another). */
   providerCustomerId?: string;
   /** Where the provider sends the user after paying. */
@@ -89,7 +92,7 @@ export interface BillingProvider {
    * Expires the user's checkouts still open at the provider (Stripe `checkout.sessions.list` + `expire`), so a second
    * tab's checkout cannot also be paid; answers how many. Providers without such a call leave theirs to expire.
    */
-  expireOpenCheckouts?(user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
+  expireOpenCheckouts?(owner: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }): Promise<number>;
   /** The customer's recent invoices or receipts, newest first (Stripe `invoices.list`; drafts left out). */
   listInvoices?(providerCustomerId: string): Promise<ProviderInvoice[]>;
   /** The success URL's query parameter that carries the checkout reference (Stripe `session_id`). */
@@ -122,8 +125,8 @@ export type ProviderInvoice = {
 };
 
 export type RetrievedCheckout = {
-  /** The app's user id the checkout was opened for (Stripe `client_reference_id`, else `metadata.user_id`). */
-  userId: string | null;
+  /** The organisation the checkout was opened for (Stripe `client_reference_id`, else `metadata.organization_id`). */
+  organizationId: string | null;
   /** Paid (or a trial started): the subscription exists. */
   complete: boolean;
   /** The subscription it made, once complete. */
@@ -166,8 +169,8 @@ export type SubscriptionState = {
 
 /** A subscription as the provider's API answers for it now (SPEC: two events in one second, confirmation without waiting). */
 export type RetrievedSubscription = {
-  /** The app's user id checkout put on it (metadata / external id / custom data), when there is one. */
-  userId: string | null;
+  /** The organisation id checkout put on it (metadata / external id / custom data), when there is one. */
+  organizationId: string | null;
   providerCustomerId: string;
   subscription: SubscriptionState;
 };
@@ -176,14 +179,14 @@ export type RetrievedSubscription = {
 export type BillingEvent =
   | {
       kind: "subscription-upserted" | "subscription-deleted";
-      /** The app's user id that checkout put on the subscription, when the payload carries one. */
-      userId: string | null;
+      /** The organisation id that checkout put on the subscription, when the payload carries one. */
+      organizationId: string | null;
       providerCustomerId: string;
       subscription: SubscriptionState;
       /** The provider's time for this state: an older one never overwrites a newer one. */
       occurredAt: Date;
     }
-  | { kind: "customer-linked"; userId: string | null; providerCustomerId: string; occurredAt: Date }
+  | { kind: "customer-linked"; organizationId: string | null; providerCustomerId: string; occurredAt: Date }
   | { kind: "ignored" };
 
 export type ProviderContext = {

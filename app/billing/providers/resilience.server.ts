@@ -150,8 +150,8 @@ export function withResilience(provider: BillingProvider, policy: ResiliencePoli
       : {}),
     ...(provider.expireOpenCheckouts
       ? {
-          expireOpenCheckouts: (user: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }) =>
-            guarded(randomUUID(), () => provider.expireOpenCheckouts!(user, options)),
+          expireOpenCheckouts: (owner: { id: string; email: string }, options: { keep: string; providerCustomerId?: string }) =>
+            guarded(randomUUID(), () => provider.expireOpenCheckouts!(owner, options)),
         }
       : {}),
     ...(provider.retrieveCheckout

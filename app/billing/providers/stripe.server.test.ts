@@ -172,7 +172,7 @@ describe("Stripe deep links and language", () => {
     const withPrices = createStripeProvider({ secretKey: SECRET_KEY, timeoutMs: 10_000, emulatorOrigin: emulator.origin, prices: DEMO_PLAN_PROVIDER_IDS.stripe });
     await withPrices.createCheckout({
       plan: "pro",
-      user: { id: "user_1", email: "someone@example.test" },
+      owner: { id: "org_1", email: "someone@example.test" },
       successUrl: "http://app.test/account?checkout=success",
       cancelUrl: "http://app.test/pricing",
       // The portal knows en-AU, Checkout does not: Checkout gets plain English.

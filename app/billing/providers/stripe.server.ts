@@ -104,7 +104,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       return { url: session.url, deepLinked: true };
     },
 
-    async createCheckout({ plan, user, providerCustomerId, successUrl, cancelUrl, languages, trialDays }: CheckoutRequest) {
+    async createCheckout({ plan, owner, providerCustomerId, successUrl, cancelUrl, languages, trialDays }: CheckoutRequest) {
       const price = options.prices?.[plan];
       if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
       let session: Stripe.Checkout.Session;
@@ -114,11 +114,11 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
         session = await stripe.checkout.sessions.create({
           mode: "subscription",
           line_items: [{ price, quantity: 1 }],
-          client_reference_id: user.id,
-          metadata: { user_id: user.id },
+          client_reference_id: owner.id,
+          metadata: { organization_id: owner.id },
           // A trial only when asked for (PROVIDERS.md §5.5): Stripe does not enforce one trial per customer itself.
-          subscription_data: { metadata: { user_id: user.id }, ...(trialDays > 0 ? { trial_period_days: trialDays } : {}) },
-          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: user.email }),
+          subscription_data: { metadata: { organization_id: owner.id }, ...(trialDays > 0 ? { trial_period_days: trialDays } : {}) },
+          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: owner.email }),
           // Stripe fills the template in, so the return names its session (confirmation without waiting).
           success_url: withCheckoutReference(successUrl),
           cancel_url: cancelUrl,
@@ -157,16 +157,16 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       });
     },
 
-    async expireOpenCheckouts(user, { keep, providerCustomerId }) {
+    async expireOpenCheckouts(owner, { keep, providerCustomerId }) {
       try {
         // A session made with `customer_email` has no customer: found by the buyer's email instead.
         const open = await stripe.checkout.sessions.list({
           status: "open",
           limit: 100,
-          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_details: { email: user.email } }),
+          ...(providerCustomerId ? { customer: providerCustomerId } : { customer_details: { email: owner.email } }),
         });
         const own = open.data.filter(
-          (session) => session.id !== keep && (session.client_reference_id ?? session.metadata?.user_id) === user.id,
+          (session) => session.id !== keep && (session.client_reference_id ?? session.metadata?.organization_id ?? session.metadata?.user_id) === owner.id,
         );
         for (const session of own) await stripe.checkout.sessions.expire(session.id);
         return own.length;
@@ -191,7 +191,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       const subscription = session.subscription ? stripeSubscriptionState(session.subscription) : null;
       const providerDate = new Date(answer.lastResponse?.headers?.date ?? Number.NaN);
       return {
-        userId: session.client_reference_id ?? session.metadata?.user_id ?? null,
+        organizationId: session.client_reference_id ?? session.metadata?.organization_id ?? session.metadata?.user_id ?? null,
         complete: session.status === "complete",
         subscription,
         answeredAt: Number.isNaN(providerDate.getTime()) ? new Date() : providerDate,
@@ -330,7 +330,8 @@ async function verifyStripeWebhook(rawBody: Buffer, headers: Headers, secret: st
 }
 
 const stripeId = z.union([z.string(), z.object({ id: z.string() }).transform((object) => object.id)]);
-const stripeUserId = z.object({ user_id: z.string().min(1).optional() }).nullish();
+/** The billing owner checkout put on the object: `organization_id`, or `user_id` from a checkout opened before organisations. */
+const stripeUserId = z.object({ organization_id: z.string().min(1).optional(), user_id: z.string().min(1).optional() }).nullish();
 
 const stripeSubscription = z.object({
   id: z.string(),
@@ -368,7 +369,7 @@ function stripeSubscriptionState(subscription: StripeSubscriptionPayload): Retri
   const item = subscription.items?.data[0];
   const periodEnd = item?.current_period_end ?? subscription.current_period_end;
   return {
-    userId: subscription.metadata?.user_id ?? null,
+    organizationId: subscription.metadata?.organization_id ?? subscription.metadata?.user_id ?? null,
     providerCustomerId: subscription.customer,
     subscription: {
       providerSubscriptionId: subscription.id,
@@ -440,7 +441,7 @@ function parseStripeEvent({ type, payload }: VerifiedWebhook): BillingEvent {
     const session = parsed.data;
     return {
       kind: "customer-linked",
-      userId: session.client_reference_id ?? session.metadata?.user_id ?? null,
+      organizationId: session.client_reference_id ?? session.metadata?.organization_id ?? session.metadata?.user_id ?? null,
       providerCustomerId: session.customer!,
       occurredAt,
     };

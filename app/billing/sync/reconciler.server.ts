@@ -88,7 +88,7 @@ export function createReconciler(deps: ReconcilerDeps) {
             // Our own words only (status, plan id, dates): no email, no provider text.
             logEvent("info", "billing.reconcile.drift", {
               provider: difference.provider,
-              userId: customer.userId,
+              organizationId: customer.organizationId,
               subscription: difference.subscription,
               field: difference.field,
               before: difference.before,

@@ -26,7 +26,8 @@ export type SyncSelection = { email: string } | { all: true };
 
 export type SyncCustomer = {
   id: string;
-  userId: string;
+  /** The billing owner. */
+  organizationId: string;
   provider: ProviderId;
   providerCustomerId: string;
   owner: string;
@@ -67,12 +68,26 @@ export function createBillingSync(deps: BillingSyncDeps) {
     const rows = await deps.prisma.customer.findMany({
       where: {
         provider: { in: providers },
-        ...("email" in selection ? { user: { email: selection.email } } : {}),
+        // An email names the organisations that user belongs to.
+        ...("email" in selection ? { organization: { memberships: { some: { user: { email: selection.email } } } } } : {}),
       },
-      select: { id: true, userId: true, provider: true, providerCustomerId: true, user: { select: { email: true } } },
+      select: {
+        id: true,
+        organizationId: true,
+        provider: true,
+        providerCustomerId: true,
+        // The organisation's first owner speaks for it in reports (and is the email Lemon Squeezy lists by).
+        organization: { select: { memberships: { where: { role: "owner" }, orderBy: { createdAt: "asc" }, take: 1, select: { user: { select: { email: true } } } } } },
+      },
       orderBy: [{ lastSyncedAt: { sort: "asc", nulls: "first" } }, { id: "asc" }],
     });
-    return rows.map((row) => ({ id: row.id, userId: row.userId, provider: row.provider, providerCustomerId: row.providerCustomerId, owner: row.user.email }));
+    return rows.map((row) => ({
+      id: row.id,
+      organizationId: row.organizationId,
+      provider: row.provider,
+      providerCustomerId: row.providerCustomerId,
+      owner: row.organization.memberships[0]?.user.email ?? row.organizationId,
+    }));
   }
 
   /** Every subscription of one customer at its provider, every page; 429s waited out. */
@@ -128,7 +143,7 @@ export function createBillingSync(deps: BillingSyncDeps) {
     const state = item.subscription;
     const stored = await tx.subscription.findUnique({
       where: { provider_providerSubscriptionId: { provider: customer.provider, providerSubscriptionId: state.providerSubscriptionId } },
-      select: { status: true, plan: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, providerUpdatedAt: true, userId: true },
+      select: { status: true, plan: true, currentPeriodEnd: true, cancelAtPeriodEnd: true, providerUpdatedAt: true, organizationId: true },
     });
     const after = {
       status: state.status,
@@ -151,13 +166,13 @@ export function createBillingSync(deps: BillingSyncDeps) {
       differences = FIELDS.filter((field) => text(stored[field]) !== text(after[field])).map((field) =>
         difference(field, stored[field], after[field]),
       );
-      if (stored.userId !== customer.userId) differences.push(difference("customer", "another owner", "this owner"));
+      if (stored.organizationId !== customer.organizationId) differences.push(difference("customer", "another owner", "this owner"));
       // Nothing differs: no write, so the billing activity gains no line for a state it already has.
       if (differences.length === 0) return [];
     }
     // The customer named by the listing is the one we asked about: it links to its known owner (a subscription
     // made in the provider's dashboard included).
-    const outcome = await applyBillingEvent(tx, customer.provider, { ...item, providerCustomerId: customer.providerCustomerId, userId: null }, deps.plans);
+    const outcome = await applyBillingEvent(tx, customer.provider, { ...item, providerCustomerId: customer.providerCustomerId, organizationId: null }, deps.plans);
     // A webhook stored a newer state while we read: that one stands, and nothing differs any more.
     return outcome === "processed" ? differences : [];
   }
