@@ -4,6 +4,7 @@ import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { DunningAlert } from "~/billing/billing-actions.tsx";
 import { deepLinks } from "~/billing/portal-deep-links.ts";
+import { UpgradeRequiredPage, upgradeOf } from "~/entitlements/upgrade-page.tsx";
 import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
@@ -75,6 +76,15 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   // The root loader's data when it ran (a page's own error); undefined on a 404 (no loader runs) or a refused request.
   const root = useRouteLoaderData<typeof loader>("root");
   const status = isRouteErrorResponse(error) ? error.status : 500;
+  const upgrade = upgradeOf(error);
+  if (upgrade) {
+    return (
+      <>
+        <SiteHeader user={root?.user} emulatedBilling={root?.emulatedBilling ?? null} />
+        <UpgradeRequiredPage upgrade={upgrade} />
+      </>
+    );
+  }
   const [title, text] =
     status === 404
       ? ["Page not found", "There is nothing at this address."]

@@ -19,6 +19,12 @@ export default [
   // The checkout: the pricing page's forms, and its JSON API.
   route("billing/checkout", "routes/billing.checkout.ts"),
   route("api/payments/checkout", "routes/api.payments.checkout.ts"),
+  // Entitlements (SPEC "Entitlements"): what the owner's plan gives, and the demo's gated pages.
+  route("api/entitlements", "routes/api.entitlements.ts"),
+  route("projects", "routes/projects.tsx"),
+  route("projects/:id/delete", "routes/projects.$id.delete.ts"),
+  route("api/projects", "routes/api.projects.ts"),
+  route("reports", "routes/reports.tsx"),
   // Signed provider events (no session, no cross-site check: providers post without Origin).
   route("webhooks/:provider", "routes/webhooks.$provider.ts"),
   // Load balancer probes (SPEC "Server, proxies and operations").

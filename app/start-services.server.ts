@@ -3,6 +3,7 @@ import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
 import { findPlan } from "~/billing/plans.ts";
 import { createEntitlements } from "~/entitlements/entitlements.server.ts";
+import { createProjects } from "~/entitlements/projects.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createCheckoutConfirmation } from "~/billing/checkout-confirmation.server.ts";
 import { createInvoices } from "~/billing/invoices.server.ts";
@@ -156,6 +157,7 @@ export async function startServices(
       ? startReconcilerSchedule(reconciler, config.billing.reconcileIntervalMinutes * 60_000)
       : async () => {};
   const invoices = createInvoices({ prisma: database.prisma, provider });
+  const projects = createProjects({ prisma: database.prisma });
   const entitlements = createEntitlements({ prisma: database.prisma, rules: { pastDueGraceDays: config.billing.pastDueGraceDays } });
   const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
@@ -198,6 +200,7 @@ export async function startServices(
     checkoutConfirmation,
     invoices,
     entitlements,
+    projects,
     stop,
   };
 }
