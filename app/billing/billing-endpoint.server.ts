@@ -111,7 +111,7 @@ function json(body: unknown, status: number, headers: Record<string, string> = {
 }
 
 /** SPEC: JSON is `Content-Type: application/json`, or an `Accept` that prefers it over HTML. */
-function isJsonRequest(request: Request): boolean {
+export function isJsonRequest(request: Request): boolean {
   if (mediaType(request.headers.get("Content-Type")) === "application/json") return true;
   const accept = request.headers.get("Accept") ?? "";
   const ranked = accept

@@ -1,4 +1,5 @@
 import { createContext, data, redirect, type MiddlewareFunction, type RouterContextProvider } from "react-router";
+import { isJsonRequest } from "~/billing/billing-endpoint.server.ts";
 import { FEATURE_NAMES, PLANS, type Feature } from "~/billing/plans.ts";
 import { recordSignedInUser } from "~/http/request-info.ts";
 import { billingOwnerOf, type BillingOwner } from "~/orgs/billing-owner.ts";
@@ -15,14 +16,9 @@ export type OwnerEntitlements = { owner: BillingOwner; entitlements: Entitlement
 
 export const ownerEntitlementsContext = createContext<OwnerEntitlements | null>(null);
 
-/** A JSON client: `Content-Type: application/json`, an `Accept` that names JSON before HTML, or an `/api/` door. */
+/** A JSON client as the SPEC says (`Content-Type: application/json`, or an `Accept` preferring JSON), or an `/api/` door. */
 export function wantsJson(request: Request): boolean {
-  if (new URL(request.url).pathname.startsWith("/api/")) return true;
-  if ((request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/json")) return true;
-  const accept = (request.headers.get("Accept") ?? "").toLowerCase();
-  const json = accept.indexOf("application/json");
-  const html = accept.indexOf("text/html");
-  return json !== -1 && (html === -1 || json < html);
+  return new URL(request.url).pathname.startsWith("/api/") || isJsonRequest(request);
 }
 
 async function ownerEntitlements(request: Request, context: Readonly<RouterContextProvider>): Promise<OwnerEntitlements> {

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "~/db/generated/client.ts";
+import { PROJECT_NAME_MAX } from "./project-name.ts";
 
-export const PROJECT_NAME_MAX = 100;
+export { PROJECT_NAME_MAX };
 
 export type ProjectNameProblem = "empty" | "too-long" | "markup" | "not-text";
 

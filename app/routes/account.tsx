@@ -5,6 +5,8 @@ import { accountBillingView } from "~/billing/account-view.ts";
 import { activityLines } from "~/billing/activity-view.ts";
 import { PortalButton } from "~/billing/billing-actions.tsx";
 import { ACTION_WORDS } from "~/billing/portal-deep-links.ts";
+import { FEATURE_NAMES, FEATURES } from "~/billing/plans.ts";
+import type { Entitlements } from "~/entitlements/entitlements.ts";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { billingOwnerOf } from "~/orgs/billing-owner.ts";
@@ -39,10 +41,14 @@ export async function loader({ request }: Route.LoaderArgs) {
           providerUpdatedAt: true,
           endedAt: true,
           trialEnd: true,
+          pastDueSince: true,
         },
       },
     },
   });
+  // What the plan gives now and what is used (SPEC "Entitlements"), from the rows just read (after any confirmation).
+  const entitlements = services.entitlements.decide(rows.subscriptions.map((row) => ({ ...row, endedAt: row.endedAt ?? null, trialEnd: row.trialEnd ?? null })));
+  const plan = planSummary(entitlements, await services.projects.count(owner.organizationId));
   const { message, headers } = await flash.take(request);
   const activity = activityLines(await services.activity.recent(owner.organizationId, 10), PROVIDER_NAMES);
   const billing = accountBillingView({
@@ -54,11 +60,11 @@ export async function loader({ request }: Route.LoaderArgs) {
     now: new Date(),
   });
   const invoices = billing.kind === "customer" ? await services.invoices.recent(owner) : ({ kind: "none" } as const);
-  return data({ email: user.email, billing, message, activity, invoices }, { headers });
+  return data({ email: user.email, billing, message, activity, invoices, plan }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, billing, message, activity, invoices } = loaderData;
+  const { email, billing, message, activity, invoices, plan } = loaderData;
   const navigation = useNavigation();
   const opening = navigation.state !== "idle" && navigation.formAction === "/billing/portal";
 
@@ -159,6 +165,22 @@ export default function Account({ loaderData }: Route.ComponentProps) {
         )}
       </section>
 
+      <section className="card" aria-labelledby="plan-heading">
+        <h2 id="plan-heading">What your plan gives</h2>
+        <p data-testid="plan-grants">
+          {plan.name}
+          {plan.note ? `: ${plan.note}` : ""}
+        </p>
+        <ul className="grants" data-testid="plan-usage">
+          {plan.lines.map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+        <p>
+          <Link to="/projects">Your projects</Link> · <Link to="/reports">Reports</Link>
+        </p>
+      </section>
+
       {invoices.kind === "none" ? null : (
         <section className="card" aria-labelledby="invoices-heading">
           <h2 id="invoices-heading">Invoices</h2>
@@ -227,4 +249,26 @@ function ConfirmingSubscription() {
       <a href="/account?checkout=success">Check again</a>
     </output>
   );
+}
+
+const PLAN_DATE = new Intl.DateTimeFormat("en-US", { dateStyle: "long", timeZone: "UTC" });
+
+/** The plan's grants in words: usage against each limit ("2 of 3 projects"), each feature, and why it lasts until when. */
+function planSummary(entitlements: Entitlements, projects: number) {
+  const limit = entitlements.limits.projects;
+  const note = entitlements.graceUntil
+    ? `kept until ${PLAN_DATE.format(entitlements.graceUntil)} while the payment is retried`
+    : entitlements.trialEnd
+      ? `trial ends on ${PLAN_DATE.format(entitlements.trialEnd)}`
+      : entitlements.endsAt
+        ? `until ${PLAN_DATE.format(entitlements.endsAt)}`
+        : null;
+  return {
+    name: entitlements.planName,
+    note,
+    lines: [
+      `${projects} of ${limit} ${limit === 1 ? "project" : "projects"}`,
+      ...FEATURES.map((feature) => `${FEATURE_NAMES[feature]}: ${entitlements.features[feature] ? "included" : "not included"}`),
+    ],
+  };
 }

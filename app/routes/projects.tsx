@@ -3,7 +3,7 @@ import type { Route } from "./+types/projects";
 import { PortalButton } from "~/billing/billing-actions.tsx";
 import { entitlementsFrom, requireOwner, wantsJson } from "~/entitlements/middleware.server.ts";
 import { createProjectFor } from "~/entitlements/project-doors.server.ts";
-import { PROJECT_NAME_MAX } from "~/entitlements/projects.server.ts";
+import { PROJECT_NAME_MAX } from "~/entitlements/project-name.ts";
 import { readForm } from "~/http/form-body.ts";
 import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 import { services } from "~/services.server.ts";

@@ -25,6 +25,14 @@ export const ALLOWED_STATUSES = {
   forgotPassword: [200, 400, 403, 413, 429],
   /** A bad, used or expired token or a refused password: the page again with 400; a reset: a redirect. */
   resetPassword: [200, 302, 303, 400, 403, 413, 429, 503],
+  /**
+   * "Entitlements": `POST /projects` as a form: created (303), signed out (303 to login), a bad name (400), the
+   * limit or a cross-site post (403); as JSON (a JSON body or Accept): 201, 400, 401, 403.
+   */
+  projectsForm: [303, 400, 403, 413],
+  projectsJson: [201, 400, 401, 403, 413],
+  /** `POST /projects/<id>/delete`: deleted or signed out (303; 401 for a JSON client), not the owner's (404), cross-site (403). */
+  projectDelete: [303, 401, 403, 404, 413],
 } as const satisfies Record<string, readonly number[]>;
 
 export type Door = keyof typeof ALLOWED_STATUSES;
