@@ -6,6 +6,7 @@ import { DEFAULT_SCRYPT_PARAMS, hashPassword, LOW_COST_SCRYPT_PARAMS } from "~/a
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
 import { openDatabase } from "~/db/database.server.ts";
 import { DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import { prepareEmbeddedDataDir } from "../tests/support/embedded-template.ts";
 import { FAILURE_TEST_CUSTOMERS } from "./failure-test-customers.ts";
 
@@ -18,12 +19,15 @@ const customer = FAILURE_TEST_CUSTOMERS[provider];
 if (customer) {
   const database = await openDatabase({ kind: "embedded", dataDir });
   try {
-    await database.prisma.user.create({
+    const user = await database.prisma.user.create({
       data: {
         email: customer.email,
         password: { create: { hash: await hashPassword(DEMO_PASSWORD, process.env.PASSWORD_HASH_COST === "low" ? LOW_COST_SCRYPT_PARAMS : DEFAULT_SCRYPT_PARAMS) } },
-        customers: { create: { provider, providerCustomerId: customer.providerCustomerId } },
       },
+    });
+    // Billing belongs to the user's personal organisation (made with the user's row, ADR 028).
+    await database.prisma.customer.create({
+      data: { organizationId: personalOrganizationId(user.id), provider, providerCustomerId: customer.providerCustomerId },
     });
   } finally {
     await database.close();
