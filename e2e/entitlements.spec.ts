@@ -88,7 +88,7 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByTestId("trial-pro")).toHaveText("14-day free trial on your first subscription");
       await page.getByRole("button", { name: "Choose Pro" }).click();
       await expect(page.getByText("14 days, then $29 / month")).toBeVisible();
-      await payOnCheckout(page, app.baseURL, /^Start free trial$/);
+      await payOnCheckout(page, app.baseURL, /^Pay \$0 today and start the 14-day free trial$/);
       const end = new Intl.DateTimeFormat("en-US", { dateStyle: "long", timeZone: "UTC" }).format(new Date(Date.now() + 14 * 86_400_000));
       await expect(page.getByTestId("subscription-summary")).toHaveText(`Pro, on trial, trial ends on ${end}`);
       await expect(page.getByTestId("plan-grants")).toHaveText(`Pro: trial ends on ${end}`);

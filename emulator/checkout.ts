@@ -323,7 +323,7 @@ export function checkoutPage(session: CheckoutSession, fallbackUrl: string): Emu
     <form method="post">
       <label for="card">Card number (test card)</label>
       <input id="card" name="card" inputmode="numeric" autocomplete="off" value="${TEST_CARD}" readonly>
-      <button type="submit">${session.trialDays > 0 ? "Start free trial" : `Pay ${escapeHtml(session.plan.priceText)}`}</button>
+      <button type="submit">${session.trialDays > 0 ? `Pay $0 today and start the ${session.trialDays}-day free trial` : `Pay ${escapeHtml(session.plan.priceText)}`}</button>
     </form>
     <p>No real payment is made: this page stands in for ${escapeHtml(name)}'s hosted checkout.</p>
     ${isHttpUrl(back) ? `<a class="secondary" href="${escapeHtml(back)}">Cancel and return to the app</a>` : ""}`;

@@ -39,7 +39,8 @@ const newUser = async () => (await prisma().user.create({ data: { email: `confir
 async function paidCheckout(userId: string): Promise<string> {
   const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
   const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-  const started = await checkout.start({ ...actor(userId), input: { plan: "pro" } });
+  // Starter: no trial (Pro's first checkout starts one, tests/trials.test.ts), so paying makes it active.
+  const started = await checkout.start({ ...actor(userId), input: { plan: "starter" } });
   if (!started.ok) throw new Error("checkout did not start");
   const paid = await pay(started.url);
   const back = new URL(paid.headers.get("location")!);
@@ -59,7 +60,7 @@ describe("Stripe checkout confirmed on return", () => {
 
     expect(await services.checkoutConfirmation.confirmReturn(actor(userId), new URLSearchParams({ checkout: "success", session_id: sessionId }))).toBe("applied");
 
-    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "pro", quantity: 1 }]);
+    expect(await liveOf(userId)).toEqual([{ status: "active", plan: "starter", quantity: 1 }]);
     expect(await prisma().customer.count({ where: { organizationId: personalOrganizationId(userId), provider: "stripe" } })).toBe(1);
     const lines = await prisma().billingActivity.findMany({ where: { organizationId: personalOrganizationId(userId), action: "subscription_change" } });
     expect(lines.map((line) => line.outcome)).toEqual(["started"]);
@@ -131,7 +132,7 @@ describe("Stripe checkout confirmed on return", () => {
     await services.checkoutConfirmation.confirm(actor(userId), sessionId);
 
     const view = await services.invoices.recent(actor(userId));
-    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
+    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$9.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
     const url = view.kind === "list" ? view.invoices[0]!.url! : "";
     expect(url.startsWith(`${emulator.origin}/invoices/stripe/in_`)).toBe(true);
     expect((await fetch(url)).status).toBe(200);
