@@ -9,6 +9,7 @@ import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
 import { recordSignedInUser } from "~/http/request-info.ts";
+import { billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { SiteHeader } from "./ui/site-header.tsx";
 import "./app.css";
 
@@ -32,11 +33,14 @@ export async function loader({ request, context }: Route.LoaderArgs) {
   const user = await auth.getUser(request);
   if (user) recordSignedInUser(context, user.id);
   const { billing } = services.config;
+  const owner = billingOwnerOf(user);
   return {
     user: user ? { email: user.email } : null,
+    // The header's organisation switcher: the user's organisations and the current one.
+    organizations: user ? { current: owner?.organizationId ?? null, list: await services.organizations.listFor(user.id) } : null,
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
-    // Dunning: a past-due subscription is flagged on every signed-in page.
-    pastDue: user?.organization ? await services.portal.hasPastDueSubscription(user.organization.id) : false,
+    // Dunning: a past-due subscription is flagged on every signed-in page of those who manage billing (its button is billing's).
+    pastDue: owner?.canManageBilling ? await services.portal.hasPastDueSubscription(owner.organizationId) : false,
     // A provider without a card-update deep link (Polar): the alert's button says it opens the portal.
     paymentMethodInPortal: deepLinks(billing.provider).includes("payment_method") ? null : PROVIDER_NAMES[billing.provider],
   };
@@ -62,10 +66,10 @@ export function Layout({ children }: { children: React.ReactNode }) {
 }
 
 export default function App({ loaderData }: Route.ComponentProps) {
-  const { user, emulatedBilling, pastDue, paymentMethodInPortal } = loaderData;
+  const { user, organizations, emulatedBilling, pastDue, paymentMethodInPortal } = loaderData;
   return (
     <>
-      <SiteHeader user={user} emulatedBilling={emulatedBilling} />
+      <SiteHeader user={user} emulatedBilling={emulatedBilling} organizations={organizations} />
       {pastDue ? <DunningAlert portalName={paymentMethodInPortal} /> : null}
       <Outlet />
     </>
@@ -91,13 +95,15 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
       : status === 403
         ? ["Request refused", "This request came from another site, so we did not act on it."]
         : ["Something went wrong", "We could not finish that request. Please try again in a moment."];
+  // An organisation door's refusal says why (app/orgs/authorization.ts), in its own fixed words.
+  const refusal = status === 403 && isRouteErrorResponse(error) && typeof error.data === "string" ? error.data : null;
   return (
     <>
       <title>{`${title} · PortalStack`}</title>
       <SiteHeader user={root?.user} emulatedBilling={root?.emulatedBilling ?? null} />
       <main className="page narrow">
         <h1>{title}</h1>
-        <p>{text}</p>
+        <p>{refusal ?? text}</p>
         <p>
           <a href="/">Back to the home page</a>
         </p>

@@ -25,6 +25,15 @@ export default [
   route("projects/:id/delete", "routes/projects.$id.delete.ts"),
   route("api/projects", "routes/api.projects.ts"),
   route("reports", "routes/reports.tsx"),
+  // Organisations (SPEC "Organisations and seats"): the billing owner, its members and invitations.
+  route("orgs", "routes/orgs/orgs.tsx"),
+  route("orgs/switch", "routes/orgs/orgs.switch.ts"),
+  route("orgs/:orgId", "routes/orgs/orgs.$orgId.tsx"),
+  route("orgs/:orgId/invitations", "routes/orgs/orgs.$orgId.invitations.ts"),
+  route("orgs/:orgId/members/:userId", "routes/orgs/orgs.$orgId.members.$userId.ts"),
+  route("orgs/:orgId/leave", "routes/orgs/orgs.$orgId.leave.ts"),
+  route("invitations/:token", "routes/orgs/invitations.$token.tsx"),
+  route("api/orgs", "routes/orgs/api.orgs.ts"),
   // Signed provider events (no session, no cross-site check: providers post without Origin).
   route("webhooks/:provider", "routes/webhooks.$provider.ts"),
   // Load balancer probes (SPEC "Server, proxies and operations").

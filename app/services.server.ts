@@ -1,5 +1,6 @@
 import { parseConfig, type Config } from "~/config/env.server.ts";
 import { setLogLevel } from "~/observability/log.server.ts";
+import { type BillingOwner, billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 
 /**
@@ -42,4 +43,9 @@ const globalForServices = globalThis as typeof globalThis & {
   portalStackServerEntry?: boolean;
 };
 export const services = await (globalForServices.portalStackServices ??= boot());
-export const { auth, passwordReset, accountSettings, portal, flash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;
+export const { auth, passwordReset, accountSettings, portal, flash, organizations, orgFlash, invitationLinkFlash, handlePortalRequest, handleCheckoutRequest, handleWebhook } = services;
+
+/** The current billing owner of the request's session (the organisation it acts for, and the user's role), or null. */
+export async function currentBillingOwner(request: Request): Promise<BillingOwner | null> {
+  return billingOwnerOf(await auth.getUser(request));
+}

@@ -26,6 +26,7 @@ import { createAccountSettings } from "~/auth/account-settings.server.ts";
 import { createJobRunner } from "~/jobs/jobs.server.ts";
 import { createMailer, MAIL_JOB_KIND } from "~/mail/mail.server.ts";
 import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.server.ts";
+import { createOrganizationService, type OnMembershipChanged } from "~/orgs/organizations.server.ts";
 
 /**
  * Builds the app's long-lived parts from a parsed configuration: database
@@ -35,7 +36,13 @@ import { createBillingMail, TRIAL_ENDING_JOB_KIND } from "~/mail/billing-mail.se
  */
 export async function startServices(
   config: Config,
-  options: { database?: Database; /** Tests drive the outbox with `jobs.runOnce()` instead of its poll. */ startJobs?: boolean } = {},
+  options: {
+    database?: Database;
+    /** Tests drive the outbox with `jobs.runOnce()` instead of its poll. */
+    startJobs?: boolean;
+    /** Called in the transaction of every membership change (accept, remove, leave): seats follow members. No-op by default. */
+    onMembershipChanged?: OnMembershipChanged;
+  } = {},
 ) {
   const database = options.database ?? (await openDatabase(config.database));
   // One bounded KDF for the process: logins, signups and the demo seed.
@@ -99,7 +106,7 @@ export async function startServices(
   /** The billing doors' caller: the user, the current organisation (the billing owner) and its customers. */
   const identify = async (request: Request) => {
     const user = await auth.getUser(request);
-    return user && { id: user.id, organizationId: user.organization?.id ?? null, customers: user.customers };
+    return user && { id: user.id, organizationId: user.organization?.id ?? null, role: user.organization?.role ?? null, customers: user.customers };
   };
   const portal = createBillingPortal({
     prisma: database.prisma,
@@ -110,6 +117,15 @@ export async function startServices(
     returnUrlPolicy: { appOrigin: config.appOrigin, allowedOrigins: config.billing.returnOrigins },
   });
   const flash = createPortalFlash({ secrets: config.sessionSecrets, secure });
+  // The organisation pages' one-time message, and the invitation link shown once to the inviter to copy.
+  const orgFlash = createPortalFlash({ secrets: config.sessionSecrets, secure, name: "__orgs_flash" });
+  const invitationLinkFlash = createPortalFlash({ secrets: config.sessionSecrets, secure, name: "__invitation_link" });
+  const organizations = createOrganizationService({
+    prisma: database.prisma,
+    appOrigin: config.appOrigin,
+    onMembershipChanged: options.onMembershipChanged,
+    onMailQueued: () => jobs.wake(),
+  });
   const checkout = createBillingCheckout({
     prisma: database.prisma,
     provider,
@@ -192,6 +208,9 @@ export async function startServices(
     portal,
     activity,
     flash,
+    organizations,
+    orgFlash,
+    invitationLinkFlash,
     handlePortalRequest,
     handleCheckoutRequest,
     handleWebhook: webhooks.handle,

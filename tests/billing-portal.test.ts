@@ -336,7 +336,7 @@ describe("provider-specific answers", { timeout: 30_000 }, () => {
     try {
       const cookie = await signIn(services, "stripe@demo.test");
       await services.database.prisma.customer.updateMany({
-        where: { provider: "stripe", user: { email: "stripe@demo.test" } },
+        where: { provider: "stripe", organization: { memberships: { some: { user: { email: "stripe@demo.test" } } } } },
         data: { providerCustomerId: EMULATOR_ONLY_CUSTOMER_IDS.stripeWithoutPortalConfiguration },
       });
       const response = await services.handlePortalRequest(jsonPost(cookie), "json");

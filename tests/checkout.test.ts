@@ -85,7 +85,7 @@ function checkoutOnTheWire(provider: ProviderId, request: RecordedRequest) {
   if (provider === "stripe") {
     const form = request.body as Record<string, string | undefined>;
     return {
-      userIds: [form.client_reference_id, form["metadata[user_id]"], form["subscription_data[metadata][user_id]"]],
+      userIds: [form.client_reference_id, form["metadata[organization_id]"], form["subscription_data[metadata][organization_id]"]],
       email: form.customer_email ?? null,
       customer: form.customer ?? null,
       plan: form["line_items[0][price]"],
@@ -99,7 +99,7 @@ function checkoutOnTheWire(provider: ProviderId, request: RecordedRequest) {
   }
   const { attributes, relationships } = json.data;
   return {
-    userIds: [attributes.checkout_data?.custom?.user_id],
+    userIds: [attributes.checkout_data?.custom?.organization_id],
     email: attributes.checkout_data?.email,
     plan: relationships.variant.data.id,
     store: relationships.store.data.id,
@@ -135,7 +135,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
   }, 60_000);
   afterAll(() => services.stop());
 
-  test("a new user's form post goes to the provider's hosted checkout, carrying their user id", async () => {
+  test("a new user's form post goes to the provider's hosted checkout, carrying their personal organisation's id", async () => {
     const { cookie, userId } = await newUser();
     const response = await handle(formPost(cookie, { plan: "pro" }));
 
@@ -144,7 +144,7 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     await expectHostedCheckout(response.headers.get("Location"), "Pro", email);
     expect(recorded(provider)).toHaveLength(1);
     const wire = checkoutOnTheWire(provider, recorded(provider)[0]!);
-    expect(wire.userIds).toEqual(wire.userIds.map(() => userId));
+    expect(wire.userIds).toEqual(wire.userIds.map(() => personalOrganizationId(userId)));
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
     expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);

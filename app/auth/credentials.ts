@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** Emails are compared as typed by most people: without surrounding spaces, in lower case. */
-const EmailSchema = z
+export const EmailSchema = z
   .string({ error: "Enter your email address." })
   .trim()
   .toLowerCase()

@@ -21,6 +21,8 @@ export type SessionOrganization = { id: string; name: string; personal: boolean;
 export type SessionUser = {
   id: string;
   email: string;
+  /** The session this request signs in with (switching organisation writes to it). */
+  sessionId: string;
   /**
    * The organisation the user acts for: the session's current one while the user is still a member of it,
    * else the user's personal one. Null only for a user with no membership at all (none is made that way).
@@ -206,7 +208,11 @@ export function createSessionStore({
       first.organizationId && first.organizationName !== null && first.role
         ? { id: first.organizationId, name: first.organizationName, personal: first.organizationPersonal === true, role: first.role }
         : null;
-    return { status: "active", sessionId, user: { id: first.userId, email: first.email, organization, customers, subscriptions: grantsOf(first.subscriptions) } };
+    return {
+      status: "active",
+      sessionId,
+      user: { id: first.userId, email: first.email, sessionId, organization, customers, subscriptions: grantsOf(first.subscriptions) },
+    };
   }
 
   // React Router hands every loader of one page request the same Request (the root's and the

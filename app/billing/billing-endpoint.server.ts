@@ -4,6 +4,8 @@ import { isCrossSiteRequest } from "~/http/cross-site.ts";
 import { recordSignedInUser, type RequestInfoHolder } from "~/http/request-info.ts";
 import { preferredLanguages } from "~/http/languages.ts";
 import { logEvent } from "~/observability/log.server.ts";
+import { authorize } from "~/orgs/authorization.ts";
+import type { Role } from "~/orgs/billing-owner.ts";
 import { type BillingAction, type BillingFailure, describeFailure } from "./portal-failures.ts";
 import type { PortalFlash } from "./portal-flash.server.ts";
 import { readBodyUpTo } from "./request-body.server.ts";
@@ -28,8 +30,8 @@ export type BillingRequest = {
   languages: readonly string[];
 };
 
-/** Who is asking, as the session lookup reads it: the user, the current organisation and its customers. */
-export type SignedIn = { id: string; organizationId: string | null; customers?: readonly SignedInCustomer[] };
+/** Who is asking, as the session lookup reads it: the user, the current organisation, the role in it and its customers. */
+export type SignedIn = { id: string; organizationId: string | null; role: Role | null; customers?: readonly SignedInCustomer[] };
 
 export type BillingDoor = "form-or-json" | "json";
 
@@ -80,7 +82,12 @@ export function createBillingEndpoint(deps: {
       const languages = preferredLanguages(request.headers.get("Accept-Language"));
       const user = await identify(request);
       if (user && context) recordSignedInUser(context, user.id);
-      const result = await run({ userId: user?.id ?? null, organizationId: user?.organizationId ?? null, customers: user?.customers, input, languages });
+      // Only owners and admins manage billing (app/orgs/authorization.ts); nothing is read or asked for anyone else.
+      const access = user?.organizationId ? authorize(user.role ? { role: user.role } : null, { kind: "manage-billing" }) : null;
+      const result: BillingResult =
+        access && !access.ok
+          ? { ok: false, failure: { kind: "forbidden" } }
+          : await run({ userId: user?.id ?? null, organizationId: user?.organizationId ?? null, customers: user?.customers, input, languages });
       return wantsJson ? answerJson(result) : answerForm(result, input);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.

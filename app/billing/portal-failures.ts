@@ -1,3 +1,4 @@
+import { BILLING_FORBIDDEN_MESSAGE } from "~/orgs/authorization.ts";
 import type { PortalFailure } from "./portal.server.ts";
 import { PROVIDER_NAMES, type ProviderFailureKind } from "./providers/provider.ts";
 
@@ -7,8 +8,11 @@ export type BillingAction = "portal" | "checkout";
 /** Ways starting a checkout can fail beyond those it shares with the portal. */
 export type CheckoutFailure = { kind: "unknown-plan" } | { kind: "already-subscribed" };
 
+/** A signed-in member whose role does not manage billing (app/orgs/authorization.ts decides). */
+export type AccessFailure = { kind: "forbidden" };
+
 /** Every failure of a billing action (portal or checkout): one closed union, one table below. */
-export type BillingFailure = PortalFailure | CheckoutFailure;
+export type BillingFailure = PortalFailure | CheckoutFailure | AccessFailure;
 
 /**
  * Every way a billing action can fail, as the two audiences see it: a JSON
@@ -91,6 +95,12 @@ const describers: { [K in BillingFailure["kind"]]: Describe<K> } = {
     error: "Unauthorized",
     code: "unauthenticated",
     message: action === "checkout" ? "Please log in to subscribe." : "Please log in to manage billing.",
+  }),
+  forbidden: () => ({
+    status: 403,
+    error: "Forbidden",
+    code: "forbidden",
+    message: BILLING_FORBIDDEN_MESSAGE,
   }),
   "invalid-body": (_failure, action) => ({
     status: 400,

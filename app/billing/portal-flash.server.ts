@@ -5,8 +5,8 @@ import { createCookie } from "react-router";
  * page, once: the action sets it with its redirect, the page's loader reads
  * and clears it. Signed, so nobody can make the page say something else.
  */
-export function createPortalFlash(options: { secrets: string[]; secure: boolean }) {
-  const cookie = createCookie("__portal_flash", {
+export function createPortalFlash(options: { secrets: string[]; secure: boolean; /** Another page's own message (the organisation pages'). */ name?: string }) {
+  const cookie = createCookie(options.name ?? "__portal_flash", {
     httpOnly: true,
     sameSite: "lax",
     path: "/",

@@ -7,6 +7,7 @@ export const TEMPLATE_NAMES = [
   "cancellation-scheduled",
   "subscription-ended",
   "trial-ending",
+  "invitation",
 ] as const;
 
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];

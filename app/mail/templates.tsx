@@ -119,6 +119,21 @@ const templates = {
       />
     ),
   }),
+  invitation: (props: { organization: string; inviter: string; role: string; url: string }): Mail => ({
+    subject: "You are invited to an organisation on PortalStack",
+    element: (
+      <MailLayout
+        preview={`${props.inviter} invites you to ${props.organization}.`}
+        heading={`Join ${props.organization}`}
+        paragraphs={[
+          `${props.inviter} invites you to the organisation ${props.organization} on PortalStack, as ${props.role}.`,
+          "Sign in (or sign up) with this email address to accept. The link works once, for 7 days.",
+        ]}
+        action={{ label: "See the invitation", url: props.url }}
+        footer="If you did not expect this, ignore this mail: nothing changes."
+      />
+    ),
+  }),
 } as const satisfies Record<TemplateName, (props: never) => Mail>;
 
 export type MailTemplates = typeof templates;

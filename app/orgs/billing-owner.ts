@@ -28,7 +28,9 @@ export type BillingActor = { userId: string; organizationId: string };
  * route and billing door uses (services' `currentBillingOwner(request)` reads the request's session first).
  * Null when nobody is signed in, or the user belongs to no organisation.
  */
-export function billingOwnerOf(user: SessionUser | null | undefined): BillingOwner | null {
+export function billingOwnerOf(
+  user: SessionUser | null | undefined,
+): BillingOwner | null {
   if (!user?.organization) return null;
   const { id, name, personal, role } = user.organization;
   return {

@@ -12,7 +12,9 @@ import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { auth, flash, portal, services } from "~/services.server.ts";
 
-export const meta: Route.MetaFunction = () => [{ title: "Your account · PortalStack" }];
+export const meta: Route.MetaFunction = () => [
+  { title: "Your account · PortalStack" },
+];
 
 /** After checkout, the page asks again this often, this many times, for the subscription's webhook. */
 const CONFIRM_EVERY_MS = 2000;
@@ -50,7 +52,10 @@ export async function loader({ request }: Route.LoaderArgs) {
   const entitlements = services.entitlements.decide(rows.subscriptions.map((row) => ({ ...row, endedAt: row.endedAt ?? null, trialEnd: row.trialEnd ?? null })));
   const plan = planSummary(entitlements, await services.projects.count(owner.organizationId));
   const { message, headers } = await flash.take(request);
-  const activity = activityLines(await services.activity.recent(owner.organizationId, 10), PROVIDER_NAMES);
+  const activity = activityLines(
+    await services.activity.recent(owner.organizationId, 10),
+    PROVIDER_NAMES,
+  );
   const billing = accountBillingView({
     activeProvider: portal.activeProvider,
     legacyProviders: services.config.billing.legacyProviders,
@@ -60,13 +65,22 @@ export async function loader({ request }: Route.LoaderArgs) {
     now: new Date(),
   });
   const invoices = billing.kind === "customer" ? await services.invoices.recent(owner) : ({ kind: "none" } as const);
-  return data({ email: user.email, billing, message, activity, invoices, plan }, { headers });
+  const organization = {
+    name: owner.organizationName,
+    personal: owner.personal,
+    role: owner.role,
+    canManageBilling: owner.canManageBilling,
+  };
+  return data({ email: user.email, organization, billing, message, activity, invoices, plan }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, billing, message, activity, invoices, plan } = loaderData;
+  const { email, organization, billing, message, activity, invoices, plan } = loaderData;
+  // Only owners and admins manage billing (SPEC): everyone else sees the plan and no billing button.
+  const billingButtons = organization.canManageBilling;
   const navigation = useNavigation();
-  const opening = navigation.state !== "idle" && navigation.formAction === "/billing/portal";
+  const opening =
+    navigation.state !== "idle" && navigation.formAction === "/billing/portal";
 
   return (
     <main className="page">
@@ -74,7 +88,9 @@ export default function Account({ loaderData }: Route.ComponentProps) {
       <FlashMessage message={message} />
       {billing.confirming ? <ConfirmingSubscription /> : null}
       {billing.kind === "customer" && billing.confirmed ? (
-        <output className="alert alert-success">Thank you! Your subscription is confirmed.</output>
+        <output className="alert alert-success">
+          Thank you! Your subscription is confirmed.
+        </output>
       ) : null}
 
       <section className="card" aria-labelledby="profile-heading">
@@ -84,37 +100,65 @@ export default function Account({ loaderData }: Route.ComponentProps) {
           <dd data-testid="account-email">{email}</dd>
         </dl>
         <p>
-          <Link to="/settings">Change your password or email, or delete your account</Link>
+          <Link to="/settings">
+            Change your password or email, or delete your account
+          </Link>
         </p>
       </section>
 
       <section className="card" aria-labelledby="billing-heading">
-        <h2 id="billing-heading">Billing</h2>
+        <h2 id="billing-heading">
+          {organization.personal
+            ? "Billing"
+            : `Billing for ${organization.name}`}
+        </h2>
+        {organization.personal ? null : (
+          <p className="muted" data-testid="billing-owner">
+            Billed to the organisation {organization.name}; your role:{" "}
+            {organization.role}.
+          </p>
+        )}
+        {billingButtons ? null : (
+          <p data-testid="billing-members-only">
+            Only an owner or admin can manage billing.
+          </p>
+        )}
         {billing.kind === "no-customer" ? (
           <>
-            <p className="muted">You have no subscription yet.</p>
-            <Link to="/pricing" className="button primary">
-              Choose a plan
-            </Link>
+            <p className="muted">
+              {organization.personal
+                ? "You have no subscription yet."
+                : "This organisation has no subscription yet."}
+            </p>
+            {billingButtons ? (
+              <Link to="/pricing" className="button primary">
+                Choose a plan
+              </Link>
+            ) : null}
           </>
         ) : billing.kind === "other-provider" ? (
           <p data-testid="provider-mismatch">
-            Your billing account is with {billing.customerProvider}, but billing is now handled by {billing.activeProvider}.
-            Please contact support to move your subscription.
+            Your billing account is with {billing.customerProvider}, but billing
+            is now handled by {billing.activeProvider}. Please contact support
+            to move your subscription.
           </p>
         ) : (
           <>
             {/* A past-due subscription's alert is in the root layout, on every signed-in page. */}
             <dl className="facts">
               <dt>Subscription</dt>
-              <dd data-testid="subscription-summary">{billing.summary ?? "None yet"}</dd>
+              <dd data-testid="subscription-summary">
+                {billing.summary ?? "None yet"}
+              </dd>
               <dt>Payment provider</dt>
               <dd>{billing.provider}</dd>
             </dl>
             {billing.legacy ? (
               <p data-testid="legacy-provider">
-                Your subscription is held by {billing.legacy.heldBy}, our previous payment provider: the buttons below open{" "}
-                {billing.legacy.heldBy}'s portal. New subscriptions are handled by {billing.legacy.activeProvider}.
+                Your subscription is held by {billing.legacy.heldBy}, our
+                previous payment provider: the buttons below open{" "}
+                {billing.legacy.heldBy}'s portal. New subscriptions are handled
+                by {billing.legacy.activeProvider}.
               </p>
             ) : null}
             {billing.holdings.length > 0 ? (
@@ -127,10 +171,15 @@ export default function Account({ loaderData }: Route.ComponentProps) {
               </ul>
             ) : null}
             {billing.liveSubscriptions.length > 1 ? (
-              <div className="alert" role="note" data-testid="live-subscriptions">
+              <div
+                className="alert"
+                role="note"
+                data-testid="live-subscriptions"
+              >
                 <p>
-                  You have {billing.liveSubscriptions.length} live subscriptions. If you meant to have one, cancel the other in the
-                  billing portal.
+                  You have {billing.liveSubscriptions.length} live
+                  subscriptions. If you meant to have one, cancel the other in
+                  the billing portal.
                 </p>
                 <ul>
                   {billing.liveSubscriptions.map((live, index) => (
@@ -141,26 +190,30 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                 </ul>
               </div>
             ) : null}
-            <p className="muted">
-              Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
-            </p>
-            {billing.inPortalHome ? <p data-testid="portal-home-note">{billing.inPortalHome}</p> : null}
-            <div className="actions">
-              <Form method="post" action="/billing/portal">
-                <input type="hidden" name="returnUrl" value="/account" />
-                <button type="submit" className="button primary" disabled={opening} aria-disabled={opening}>
-                  {opening && !navigation.formData?.get("intent") ? "Opening billing portal…" : "Manage billing"}
-                </button>
-              </Form>
-              {billing.actions.map((action) => (
-                <PortalButton key={action} intent={action} label={ACTION_WORDS[action].button} returnUrl="/account" />
-              ))}
-              {billing.summary ? null : (
-                <Link to="/pricing" className="button">
-                  Choose a plan
-                </Link>
-              )}
-            </div>
+            {billingButtons ? (
+              <>
+                <p className="muted">
+                  Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
+                </p>
+                {billing.inPortalHome ? <p data-testid="portal-home-note">{billing.inPortalHome}</p> : null}
+                <div className="actions">
+                  <Form method="post" action="/billing/portal">
+                    <input type="hidden" name="returnUrl" value="/account" />
+                    <button type="submit" className="button primary" disabled={opening} aria-disabled={opening}>
+                      {opening && !navigation.formData?.get("intent") ? "Opening billing portal…" : "Manage billing"}
+                    </button>
+                  </Form>
+                  {billing.actions.map((action) => (
+                    <PortalButton key={action} intent={action} label={ACTION_WORDS[action].button} returnUrl="/account" />
+                  ))}
+                  {billing.summary ? null : (
+                    <Link to="/pricing" className="button">
+                      Choose a plan
+                    </Link>
+                  )}
+                </div>
+              </>
+            ) : null}
           </>
         )}
       </section>
@@ -198,7 +251,11 @@ export default function Account({ loaderData }: Route.ComponentProps) {
                     {invoice.url ? (
                       <>
                         {" "}
-                        <a href={invoice.url} rel="noopener noreferrer" aria-label={`View invoice of ${invoice.date}`}>
+                        <a
+                          href={invoice.url}
+                          rel="noopener noreferrer"
+                          aria-label={`View invoice of ${invoice.date}`}
+                        >
                           View invoice
                         </a>
                       </>
@@ -245,7 +302,8 @@ function ConfirmingSubscription() {
   }, [revalidate]);
   return (
     <output className="alert alert-info">
-      We are confirming your subscription with the payment provider. This usually takes a few seconds.{" "}
+      We are confirming your subscription with the payment provider. This
+      usually takes a few seconds.{" "}
       <a href="/account?checkout=success">Check again</a>
     </output>
   );

@@ -9,7 +9,9 @@ import { LIVE_SUBSCRIPTION_STATUSES } from "~/billing/subscription-status.ts";
 import { billingOwnerOf } from "~/orgs/billing-owner.ts";
 import { auth, flash, services } from "~/services.server.ts";
 
-export const meta: Route.MetaFunction = () => [{ title: "Pricing · PortalStack" }];
+export const meta: Route.MetaFunction = () => [
+  { title: "Pricing · PortalStack" },
+];
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await auth.getUser(request);
@@ -18,6 +20,8 @@ export async function loader({ request }: Route.LoaderArgs) {
   const chosen = findPlan(new URL(request.url).searchParams.get("plan"))?.id ?? null;
   const { provider } = services.config.billing;
   const owner = billingOwnerOf(user);
+  // A member who is not an owner or admin sees the plans, without billing buttons.
+  const canBuy = !user || (owner?.canManageBilling ?? false);
   const current = owner
     ? await services.database.prisma.subscription.findFirst({
         where: { organizationId: owner.organizationId, provider, status: { in: [...LIVE_SUBSCRIPTION_STATUSES] } },
@@ -28,6 +32,7 @@ export async function loader({ request }: Route.LoaderArgs) {
   return data(
     {
       signedIn: Boolean(user),
+      canBuy,
       message,
       chosen,
       currentPlan: current ? (findPlan(current.plan)?.id ?? "other") : null,
@@ -56,7 +61,7 @@ function GrantList({ grants }: { grants: Grants }) {
 }
 
 export default function Pricing({ loaderData }: Route.ComponentProps) {
-  const { signedIn, message, chosen, currentPlan, switchInPortalOf } = loaderData;
+  const { signedIn, canBuy, message, chosen, currentPlan, switchInPortalOf } = loaderData;
   const navigation = useNavigation();
   const pendingPlan = navigation.state !== "idle" && navigation.formAction === "/billing/checkout" ? navigation.formData?.get("plan") : null;
   const chosenPlan = findPlan(chosen);
@@ -64,9 +69,13 @@ export default function Pricing({ loaderData }: Route.ComponentProps) {
   return (
     <main className="page">
       <h1>Choose a plan</h1>
-      <p className="lead">Pay securely with our payment provider. Change or cancel any time from your account.</p>
+      <p className="lead">
+        Pay securely with our payment provider. Change or cancel any time from
+        your account.
+      </p>
       <FlashMessage message={message} />
-      {chosenPlan && signedIn && !currentPlan ? (
+      {canBuy ? null : <p data-testid="billing-members-only">Only an owner or admin can manage billing.</p>}
+      {chosenPlan && signedIn && canBuy && !currentPlan ? (
         <output className="alert" data-testid="chosen-plan">
           You chose {chosenPlan.name}: press “Choose {chosenPlan.name}” to continue to checkout.
         </output>
@@ -91,7 +100,7 @@ export default function Pricing({ loaderData }: Route.ComponentProps) {
               {"year" in plan.prices ? <p className="muted">or {plan.prices.year.text} billed yearly</p> : null}
               {plan.trialDays > 0 ? <p data-testid={`trial-${plan.id}`}>{plan.trialDays}-day free trial on your first subscription</p> : null}
               <GrantList grants={plan} />
-              {isCurrent ? (
+              {!canBuy ? null : isCurrent ? (
                 <button type="button" className="button" disabled aria-disabled="true">
                   Current plan
                 </button>
