@@ -15,6 +15,7 @@ const ITEM_IDS: Record<string, string> = {
   "polar@demo.test": "polar-item",
   "lemon@demo.test": "626262",
   "pastdue@demo.test": "si_DemoPastDue0001",
+  "team@demo.test": "si_DemoTeam0001",
 };
 
 export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flatMap((account) =>
@@ -25,7 +26,7 @@ export const DEMO_SUBSCRIPTIONS = (DEMO_ACCOUNTS as readonly DemoAccount[]).flat
           provider: account.customer.provider,
           subscriptionId: account.subscription.providerSubscriptionId,
           itemId: ITEM_IDS[account.email]!,
-          plan: account.subscription.plan as "starter" | "pro",
+          plan: account.subscription.plan,
           status: account.subscription.status as EmulatedSubscription["status"],
         },
       ]
@@ -37,7 +38,7 @@ type DemoSubscription = {
   provider: ProviderId;
   subscriptionId: string;
   itemId: string;
-  plan: "starter" | "pro";
+  plan: "starter" | "pro" | "team";
   status: EmulatedSubscription["status"];
 };
 

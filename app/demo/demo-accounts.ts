@@ -10,9 +10,17 @@ export type DemoAccount = {
   name: string;
   /** The customer at the provider, or null for a user who never subscribed. */
   customer: { provider: ProviderId; providerCustomerId: string } | null;
-  /** The customer's subscription, as the emulator also knows it. */
-  subscription: { providerSubscriptionId: string; plan: PlanId; status: SubscriptionStatus } | null;
+  /** The customer's subscription, as the emulator also knows it; `quantity`: seats of a per-seat plan. */
+  subscription: { providerSubscriptionId: string; plan: PlanId; status: SubscriptionStatus; quantity?: number } | null;
+  /**
+   * The shared demo organisation this user belongs to, and their role in it. The owner's customer and subscription
+   * are the organisation's; without it they are the user's personal organisation's.
+   */
+  organization?: { id: string; name: string; role: "owner" | "admin" | "member" };
 };
+
+/** The demo team (SPEC "Demo users"): its three members are its three seats. */
+export const DEMO_ORGANIZATION = { id: "org_demo_acme", name: "Acme" } as const;
 
 /**
  * Fixed ids, so that the seed (app/demo/seed.server.ts) and the provider
@@ -46,4 +54,13 @@ export const DEMO_ACCOUNTS = [
     subscription: { providerSubscriptionId: "sub_DemoPastDue0001", plan: "pro", status: "past_due" },
   },
   { email: "nobody@demo.test", name: "Nora Nobody", customer: null, subscription: null },
+  {
+    email: "team@demo.test",
+    name: "Tess Team",
+    customer: { provider: "stripe", providerCustomerId: "cus_DemoTeam0001" },
+    subscription: { providerSubscriptionId: "sub_DemoTeam0001", plan: "team", status: "active", quantity: 3 },
+    organization: { ...DEMO_ORGANIZATION, role: "owner" },
+  },
+  { email: "admin@demo.test", name: "Ada Admin", customer: null, subscription: null, organization: { ...DEMO_ORGANIZATION, role: "admin" } },
+  { email: "member@demo.test", name: "Max Member", customer: null, subscription: null, organization: { ...DEMO_ORGANIZATION, role: "member" } },
 ] as const satisfies readonly DemoAccount[];

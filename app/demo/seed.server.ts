@@ -2,7 +2,7 @@ import { hashPassword } from "~/auth/password.server.ts";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
-import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "./demo-accounts.ts";
+import { DEMO_ACCOUNTS, DEMO_PASSWORD, type DemoAccount } from "./demo-accounts.ts";
 import { demoPeriod } from "./demo-billing-story.ts";
 
 /**
@@ -55,17 +55,32 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
             select: { id: true },
           }));
         if (!existing) created++;
-        if (!account.customer) continue;
+        const demo: DemoAccount = account;
+        if (demo.organization) {
+          // The shared demo organisation (Acme), and this user's membership in it; each user keeps their personal one too.
+          await tx.organization.upsert({
+            where: { id: demo.organization.id },
+            create: { id: demo.organization.id, name: demo.organization.name },
+            update: {},
+          });
+          await tx.membership.upsert({
+            where: { organizationId_userId: { organizationId: demo.organization.id, userId: user.id } },
+            create: { organizationId: demo.organization.id, userId: user.id, role: demo.organization.role },
+            update: {},
+          });
+        }
+        if (!demo.customer || !demo.subscription) continue;
 
-        const { provider, providerCustomerId } = account.customer;
-        // The database made the user's personal organisation with the user (ADR 028): it is the billing owner.
-        const organizationId = personalOrganizationId(user.id);
+        const { provider, providerCustomerId } = demo.customer;
+        // The billing owner: the demo organisation an owner bills for, else the personal organisation the database
+        // made with the user (ADR 028).
+        const organizationId = demo.organization?.role === "owner" ? demo.organization.id : personalOrganizationId(user.id);
         await tx.customer.upsert({
           where: { organizationId_provider: { organizationId, provider } },
           create: { organizationId, provider, providerCustomerId },
           update: { providerCustomerId },
         });
-        const { providerSubscriptionId, plan, status } = account.subscription;
+        const { providerSubscriptionId, plan, status, quantity } = demo.subscription;
         await tx.subscription.upsert({
           where: { provider_providerSubscriptionId: { provider, providerSubscriptionId } },
           create: {
@@ -76,6 +91,7 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
             plan,
             providerPlanId: DEMO_PLAN_PROVIDER_IDS[provider][plan],
             status,
+            quantity: quantity ?? null,
             // The same renewal day the emulator's portal shows (demo-billing-story.ts).
             currentPeriodEnd: demoPeriod(now()).end,
             // A past-due one failed its renewal at the period's start (the story the emulator tells too): the

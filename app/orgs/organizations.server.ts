@@ -11,6 +11,7 @@ import {
   REFUSAL_STATUS,
 } from "./authorization.ts";
 import type { Role } from "./billing-owner.ts";
+import { INVITATION_MESSAGES, ORGANIZATION_NAME_MAX } from "./organization-words.ts";
 
 /** Prisma's interactive transaction client. */
 export type Transaction = Parameters<
@@ -27,7 +28,6 @@ export type OnMembershipChanged = (
 ) => Promise<void>;
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-export const ORGANIZATION_NAME_MAX = 80;
 
 /** A refusal or bad input, as the doors answer it: a status and one sentence; nothing was changed. */
 export type OrgFailure = {
@@ -92,13 +92,6 @@ export type InvitationLookup =
   | { status: "other-account"; organization: string }
   | { status: "used" | "expired" | "unknown" };
 
-export const INVITATION_MESSAGES = {
-  unknown: "This invitation link is not valid. Ask for a new invitation.",
-  used: "This invitation was already used.",
-  expired: "This invitation has expired. Ask for a new invitation.",
-  "other-account":
-    "This invitation is for another email address. Sign in with the invited address to accept it.",
-} as const;
 
 export function hashInvitationToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");

@@ -1,6 +1,6 @@
 import { Form, data, redirect } from "react-router";
 import type { Route } from "./+types/invitations.$token";
-import { INVITATION_MESSAGES } from "~/orgs/organizations.server.ts";
+import { INVITATION_MESSAGES } from "~/orgs/organization-words.ts";
 import { auth, orgFlash, organizations } from "~/services.server.ts";
 
 export const meta: Route.MetaFunction = () => [

@@ -1,7 +1,7 @@
 import { Form, Link, data } from "react-router";
 import type { Route } from "./+types/orgs";
 import { FlashMessage } from "~/billing/flash-message.tsx";
-import { ORGANIZATION_NAME_MAX } from "~/orgs/organizations.server.ts";
+import { ORGANIZATION_NAME_MAX } from "~/orgs/organization-words.ts";
 import { answer, readFields, unreadable } from "~/orgs/org-doors.server.ts";
 import { auth, orgFlash, organizations } from "~/services.server.ts";
 
