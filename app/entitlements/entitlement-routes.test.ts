@@ -138,6 +138,16 @@ describe("requireFeature(\"reports\")", () => {
   });
 });
 
+test("a member who does not manage billing is told to ask an owner or admin, with no Upgrade button to fail", async () => {
+  const member = await owner();
+  const organization = await services.database.prisma.organization.create({ data: { name: "Acme Test" } });
+  const userId = member.organizationId.replace(/^personal_/, "");
+  await services.database.prisma.membership.create({ data: { organizationId: organization.id, userId, role: "member" } });
+  await services.database.prisma.session.updateMany({ where: { userId }, data: { currentOrganizationId: organization.id } });
+  expect(await run(await routes.reports(), getPage("/reports", member.cookie))).toMatchObject({ status: 403, body: { upgrade: { through: "ask-owner" } } });
+  expect((await run(await routes.projects(), getPage("/projects", member.cookie))).body).toMatchObject({ upgradeThrough: "ask-owner" });
+});
+
 describe("projects", () => {
   test("a Starter owner creates 3 through the JSON door, the 4th is 403 Limit reached; the form says it and offers Upgrade", async () => {
     const starter = await owner({ plan: "starter", status: "active" });

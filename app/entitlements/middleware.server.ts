@@ -58,23 +58,25 @@ export function requireOwner(): MiddlewareFunction<Response> {
  */
 export function requireFeature(feature: Feature): MiddlewareFunction<Response> {
   return async ({ request, context }, next) => {
-    const { entitlements, subscriptions } = await ownerEntitlements(request, context);
+    const { owner, entitlements, subscriptions } = await ownerEntitlements(request, context);
     if (entitlements.features[feature]) return next();
     if (wantsJson(request)) {
       throw Response.json({ error: "Upgrade required", feature }, { status: 403, headers: { "Cache-Control": "no-store" } });
     }
-    throw data(upgradeRequired(feature, entitlements, subscriptions.length > 0), { status: 403 });
+    throw data(upgradeRequired(feature, entitlements, owner.canManageBilling ? (subscriptions.length > 0 ? "change_plan" : "pricing") : "ask-owner"), {
+      status: 403,
+    });
   };
 }
 
-export function upgradeRequired(feature: Feature, entitlements: Entitlements, subscriber: boolean): UpgradeRequired {
+export function upgradeRequired(feature: Feature, entitlements: Entitlements, through: UpgradeRequired["upgrade"]["through"]): UpgradeRequired {
   const plans = PLANS.filter((plan) => plan.features[feature]).map((plan) => plan.name);
   const name = FEATURE_NAMES[feature];
   return {
     upgrade: {
       feature,
       reason: `${name} are part of ${plans.join(" and ")}. Your plan (${entitlements.planName}) does not include them.`,
-      through: subscriber ? "change_plan" : "pricing",
+      through,
     },
   };
 }

@@ -7,8 +7,11 @@ export type UpgradeRequired = {
   upgrade: {
     feature: Feature;
     reason: string;
-    /** A subscriber upgrades through the portal's plan change (the `change_plan` deep link); others on /pricing. */
-    through: "change_plan" | "pricing";
+    /**
+     * A subscriber upgrades through the portal's plan change (the `change_plan` deep link), an owner without a
+     * subscription on /pricing; a member who does not manage billing asks an owner or admin.
+     */
+    through: "change_plan" | "pricing" | "ask-owner";
   };
 };
 
@@ -27,7 +30,9 @@ export function UpgradeRequiredPage({ upgrade }: { upgrade: UpgradeRequired["upg
       <h1>Upgrade required</h1>
       <p data-testid="upgrade-reason">{upgrade.reason}</p>
       <div className="actions">
-        {upgrade.through === "change_plan" ? (
+        {upgrade.through === "ask-owner" ? (
+          <p>Ask an owner or admin of your organisation to upgrade.</p>
+        ) : upgrade.through === "change_plan" ? (
           <PortalButton intent="change_plan" label="Upgrade" returnUrl="/account" primary />
         ) : (
           <Link to="/pricing" className="button primary">

@@ -22,7 +22,7 @@ export async function loader({ context }: Route.LoaderArgs) {
     limit: entitlements.limits.projects,
     projects: projects.map((project) => ({ id: project.id, name: project.name })),
     // "Upgrade" is the portal's plan change for a subscriber, the pricing page otherwise.
-    upgradeThrough: subscriptions.length > 0 ? ("change_plan" as const) : ("pricing" as const),
+    upgradeThrough: !owner.canManageBilling ? ("ask-owner" as const) : subscriptions.length > 0 ? ("change_plan" as const) : ("pricing" as const),
   };
 }
 
@@ -99,7 +99,9 @@ export default function Projects({ loaderData, actionData }: Route.ComponentProp
         {limitReached ? (
           <div className="actions" data-testid="projects-upgrade">
             <p>Your plan's limit is {limit}. Upgrade for more projects.</p>
-            {upgradeThrough === "change_plan" ? (
+            {upgradeThrough === "ask-owner" ? (
+              <p>Ask an owner or admin of your organisation to upgrade.</p>
+            ) : upgradeThrough === "change_plan" ? (
               <PortalButton intent="change_plan" label="Upgrade" returnUrl="/projects" primary />
             ) : (
               <Link to="/pricing" className="button primary">
