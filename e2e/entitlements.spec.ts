@@ -30,6 +30,8 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("a Starter owner (plan chosen while signed out) hits the project limit and upgrades through the deep link", async ({ page, app, provider }) => {
       test.skip(provider !== "stripe", "Stripe's subscription_update deep link");
+      // A long flow (signup, checkout, four projects, the portal, back): a bound for hangs on a busy machine.
+      test.setTimeout(90_000);
       // Signed out: the choice survives login → "Create an account" → signing up.
       await page.goto("/pricing");
       await expect(page.getByTestId("plan-starter")).toContainText("3 projects");
