@@ -3,6 +3,8 @@ import type { Route } from "./+types/root";
 import { auth, services } from "~/services.server.ts";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { DunningAlert } from "~/billing/billing-actions.tsx";
+import { deepLinks } from "~/billing/portal-deep-links.ts";
+import { UpgradeRequiredPage, upgradeOf } from "~/entitlements/upgrade-page.tsx";
 import { isCrossSiteWrite } from "~/http/cross-site.ts";
 import { otherLoopbackAddress } from "~/http/loopback.ts";
 import { useNonce } from "~/http/nonce.ts";
@@ -39,6 +41,8 @@ export async function loader({ request, context }: Route.LoaderArgs) {
     emulatedBilling: billing.emulated ? PROVIDER_NAMES[billing.provider] : null,
     // Dunning: a past-due subscription is flagged on every signed-in page of those who manage billing (its button is billing's).
     pastDue: owner?.canManageBilling ? await services.portal.hasPastDueSubscription(owner.organizationId) : false,
+    // A provider without a card-update deep link (Polar): the alert's button says it opens the portal.
+    paymentMethodInPortal: deepLinks(billing.provider).includes("payment_method") ? null : PROVIDER_NAMES[billing.provider],
   };
 }
 
@@ -62,11 +66,11 @@ export function Layout({ children }: { children: React.ReactNode }) {
 }
 
 export default function App({ loaderData }: Route.ComponentProps) {
-  const { user, organizations, emulatedBilling, pastDue } = loaderData;
+  const { user, organizations, emulatedBilling, pastDue, paymentMethodInPortal } = loaderData;
   return (
     <>
       <SiteHeader user={user} emulatedBilling={emulatedBilling} organizations={organizations} />
-      {pastDue ? <DunningAlert /> : null}
+      {pastDue ? <DunningAlert portalName={paymentMethodInPortal} /> : null}
       <Outlet />
     </>
   );
@@ -76,6 +80,15 @@ export function ErrorBoundary({ error }: Route.ErrorBoundaryProps) {
   // The root loader's data when it ran (a page's own error); undefined on a 404 (no loader runs) or a refused request.
   const root = useRouteLoaderData<typeof loader>("root");
   const status = isRouteErrorResponse(error) ? error.status : 500;
+  const upgrade = upgradeOf(error);
+  if (upgrade) {
+    return (
+      <>
+        <SiteHeader user={root?.user} emulatedBilling={root?.emulatedBilling ?? null} />
+        <UpgradeRequiredPage upgrade={upgrade} />
+      </>
+    );
+  }
   const [title, text] =
     status === 404
       ? ["Page not found", "There is nothing at this address."]

@@ -19,6 +19,12 @@ export default [
   // The checkout: the pricing page's forms, and its JSON API.
   route("billing/checkout", "routes/billing.checkout.ts"),
   route("api/payments/checkout", "routes/api.payments.checkout.ts"),
+  // Entitlements (SPEC "Entitlements"): what the owner's plan gives, and the demo's gated pages.
+  route("api/entitlements", "routes/api.entitlements.ts"),
+  route("projects", "routes/projects.tsx"),
+  route("projects/:id/delete", "routes/projects.$id.delete.ts"),
+  route("api/projects", "routes/api.projects.ts"),
+  route("reports", "routes/reports.tsx"),
   // Organisations (SPEC "Organisations and seats"): the billing owner, its members and invitations.
   route("orgs", "routes/orgs/orgs.tsx"),
   route("orgs/switch", "routes/orgs/orgs.switch.ts"),

@@ -1,6 +1,9 @@
 import { createAuth } from "~/auth/auth.server.ts";
 import { createPasswordHashing } from "~/auth/password-hashing.server.ts";
 import { createBillingEndpoint } from "~/billing/billing-endpoint.server.ts";
+import { findPlan } from "~/billing/plans.ts";
+import { createEntitlements } from "~/entitlements/entitlements.server.ts";
+import { createProjects } from "~/entitlements/projects.server.ts";
 import { createBillingCheckout } from "~/billing/checkout.server.ts";
 import { createCheckoutConfirmation } from "~/billing/checkout-confirmation.server.ts";
 import { createInvoices } from "~/billing/invoices.server.ts";
@@ -167,7 +170,8 @@ export async function startServices(
     flash,
     appOrigin: config.appOrigin,
     identify,
-    loginReturnPath: "/pricing",
+    // The plan chosen while signed out survives logging in or signing up (only a plan the catalogue has).
+    loginReturnPath: (input) => pricingPathFor(input),
     // Already subscribed: the account page is where the subscription is managed.
     pageFor: (failure) => (failure.kind === "already-subscribed" ? "/account" : "/pricing"),
   });
@@ -188,6 +192,8 @@ export async function startServices(
   });
   const stopLedgerPruning = ledger.startPruning();
   const invoices = createInvoices({ prisma: database.prisma, provider });
+  const projects = createProjects({ prisma: database.prisma });
+  const entitlements = createEntitlements({ prisma: database.prisma, rules: { pastDueGraceDays: config.billing.pastDueGraceDays } });
   const checkoutConfirmation = createCheckoutConfirmation({ prisma: database.prisma, provider, webhooks, providerCalls: rateLimits.providerCalls });
   const handlePortalRequest = createPortalEndpoint({
     portal,
@@ -232,6 +238,8 @@ export async function startServices(
     ledger,
     checkoutConfirmation,
     invoices,
+    entitlements,
+    projects,
     stop,
   };
 }
@@ -258,4 +266,10 @@ function smtpUrlFor(config: Config, emulated: EmulatedBilling | null): Promise<s
 
 function withoutUnset<T>(values: Record<string, T | undefined>): Record<string, T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;
+}
+
+/** `/pricing`, with `?plan=` when the body names a plan of the catalogue (never anything else from the body). */
+export function pricingPathFor(input: unknown): string {
+  const plan = typeof input === "object" && input !== null && "plan" in input ? findPlan(input.plan) : undefined;
+  return plan ? `/pricing?plan=${plan.id}` : "/pricing";
 }

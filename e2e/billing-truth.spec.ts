@@ -15,20 +15,21 @@ test("paying while webhooks fail: the plan is on the first page after paying", a
   await page.getByRole("button", { name: /sign up|create account/i }).click();
   await expect(page).toHaveURL(/\/account$/);
 
+  // Starter, which has no trial: this is about paying (Pro's first checkout starts a trial, entitlements.spec.ts).
   await page.goto("/pricing");
-  await page.getByRole("button", { name: "Choose Pro" }).click();
+  await page.getByRole("button", { name: "Choose Starter" }).click();
   await expect(page).toHaveURL((url) => url.origin === app.emulatorOrigin);
   await emulator.holdWebhooks();
   await page.getByRole("button", { name: /^Pay / }).click();
 
   const reference = { stripe: /^session_id=cs_test_\w+$/, polar: /^checkout_id=[0-9a-f-]{36}$/, lemonsqueezy: /^order_id=\d+$/ }[provider];
   await expect(page).toHaveURL((url) => url.href.startsWith(`${app.baseURL}/account?checkout=success&`) && reference.test(url.search.split("&")[1] ?? ""));
-  await expect(page.getByTestId("subscription-summary")).toHaveText(/^Pro, active, renews on [A-Z][a-z]+ \d{1,2}, \d{4}$/);
+  await expect(page.getByTestId("subscription-summary")).toHaveText(/^Starter, active, renews on [A-Z][a-z]+ \d{1,2}, \d{4}$/);
   await expect(page.getByText("Thank you! Your subscription is confirmed.")).toBeVisible();
   await expect(page.getByText("We are confirming your subscription with the payment provider.")).toHaveCount(0);
-  await expect(page.getByTestId("billing-activity")).toContainText("Pro subscription started");
+  await expect(page.getByTestId("billing-activity")).toContainText("Starter subscription started");
   // Its first invoice or receipt, with the provider's link (issue 16, item 9).
-  await expect(page.getByTestId("invoices")).toContainText("$29.00, Paid");
+  await expect(page.getByTestId("invoices")).toContainText("$9.00, Paid");
   await expect(page.getByRole("link", { name: /^View invoice of / })).toHaveAttribute("href", new RegExp(`^${app.emulatorOrigin}/invoices/${provider}/`));
 });
 

@@ -38,7 +38,8 @@ for (const javaScriptEnabled of [true, false]) {
   test.describe(`with JavaScript ${javaScriptEnabled ? "on" : "off"}`, () => {
     test.use({ javaScriptEnabled });
 
-    test("a new user subscribes to Pro through the emulated checkout and cancels in the portal", async ({
+    // Starter, which has no trial: paying makes it active and it renews in a month (Pro's trial: entitlements.spec.ts).
+    test("a new user subscribes to Starter through the emulated checkout and cancels in the portal", async ({
       page,
       app,
       provider,
@@ -51,11 +52,11 @@ for (const javaScriptEnabled of [true, false]) {
 
       await page.getByRole("link", { name: "Choose a plan" }).click();
       await expect(page).toHaveURL(/\/pricing$/);
-      await page.getByRole("button", { name: "Choose Pro" }).click();
+      await page.getByRole("button", { name: "Choose Starter" }).click();
 
       // The provider's hosted checkout, on the emulator's origin.
       await expect(page).toHaveURL((url) => url.origin === app.emulatorOrigin);
-      await expect(page.getByRole("heading", { name: "Subscribe to Pro" })).toBeVisible();
+      await expect(page.getByRole("heading", { name: "Subscribe to Starter" })).toBeVisible();
       await expect(page.getByText(`Emulated ${PROVIDER_NAMES[provider]}`)).toBeVisible();
       // The provider's webhooks are late: the app must not claim a subscription it has not heard of.
       await emulator.holdWebhooks();
@@ -65,7 +66,7 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page).toHaveURL((url) => url.href.startsWith(`${app.baseURL}/account?checkout=success`));
       await expect(page.getByTestId("account-email")).toHaveText(email);
       const confirming = page.getByText("We are confirming your subscription with the payment provider.");
-      const active = new RegExp(`^Pro, active, renews on ${DATE}$`);
+      const active = new RegExp(`^Starter, active, renews on ${DATE}$`);
       const summary = page.getByTestId("subscription-summary");
       if (provider === "stripe") {
         // The app asked Stripe for the session: the plan is on the first page after paying, webhooks still held.
@@ -73,7 +74,7 @@ for (const javaScriptEnabled of [true, false]) {
         await emulator.releaseWebhooks();
       } else {
         await expect(confirming).toBeVisible();
-        await expect(page.getByText(/Pro, active/)).toHaveCount(0);
+        await expect(page.getByText(/Starter, active/)).toHaveCount(0);
         if (javaScriptEnabled) await page.evaluate(() => Object.assign(window, { sameDocument: true }));
 
         await emulator.releaseWebhooks();
@@ -99,7 +100,7 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole("link", { name: /return to the app/i }).click();
 
       await expect(page).toHaveURL(`${app.baseURL}/account`);
-      const cancelling = new RegExp(`^Pro, cancels on ${DATE}$`);
+      const cancelling = new RegExp(`^Starter, cancels on ${DATE}$`);
       // The portal waits for the app to take the cancellation's webhook before it lets the user go back.
       if ((await summary.textContent())?.match(cancelling) === null) await reloadUntilSummary(page, cancelling);
       expectAboutAMonthAhead((await summary.textContent())!, cancelling);

@@ -42,9 +42,11 @@ test.describe("on a 320 px phone", () => {
   test.describe("signed in", () => {
     for (const [who, paths] of [
       ["stripe@demo.test", ["/", "/account", "/settings", "/no-such-page"]],
+      ["stripe@demo.test", ["/projects", "/reports", "/pricing"]],
       ["pastdue@demo.test", ["/account"]],
-      ["polar@demo.test", ["/account"]],
-      ["nobody@demo.test", ["/account", "/pricing"]],
+      // Starter: the reports page is the 403 with its Upgrade button.
+      ["polar@demo.test", ["/account", "/reports"]],
+      ["nobody@demo.test", ["/account", "/pricing", "/projects", "/reports"]],
     ] as const) {
       test(`${paths.join(", ")} for ${who} fit and have no serious accessibility violations`, async ({ page, emulator }) => {
         // The past-due user's page with its alert, whatever earlier tests did to that subscription.

@@ -36,6 +36,12 @@ export type CheckoutSession = {
   orderId: string | null;
   /** Seats bought: Stripe `line_items[0][quantity]`, Polar `seats`, Lemon Squeezy `variant_quantities`; 1 when none given. */
   quantity: number;
+  /**
+   * Days of free trial paying starts (0: none): Stripe `subscription_data.trial_period_days`; Polar the product's
+   * trial, or the checkout's `trial_interval(_count)` override, none with `allow_trial: false`; Lemon Squeezy the
+   * variant's, none with `checkout_options.skip_trial`.
+   */
+  trialDays: number;
 };
 
 /** Stripe and Lemon Squeezy checkouts live 24 hours; Polar's one hour. */
@@ -175,6 +181,12 @@ export function polarCheckout(session: CheckoutSession) {
     organization_id: POLAR_ORGANIZATION.id,
     product_id: session.plan.polarProductId,
     product_price_id: polarPriceId(session.plan),
+    allow_trial: session.trialDays > 0,
+    active_trial_interval: session.trialDays > 0 ? "day" : null,
+    active_trial_interval_count: session.trialDays > 0 ? session.trialDays : null,
+    trial_interval: session.trialDays > 0 ? "day" : null,
+    trial_interval_count: session.trialDays > 0 ? session.trialDays : null,
+    trial_end: null,
     discount_id: null,
     // Set once paid: the customer the checkout made or found.
     customer_id: session.status === "complete" ? session.customerId : null,
@@ -229,8 +241,8 @@ export function polarProduct(plan: EmulatedPlan) {
     id: plan.polarProductId,
     created_at: "2026-01-05T10:00:00Z",
     modified_at: null,
-    trial_interval: null,
-    trial_interval_count: null,
+    trial_interval: plan.trialDays > 0 ? "day" : null,
+    trial_interval_count: plan.trialDays > 0 ? plan.trialDays : null,
     name: plan.name,
     description: null,
     recurring_interval: plan.interval,

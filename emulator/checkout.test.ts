@@ -172,6 +172,32 @@ describe("paying on the hosted checkout page", () => {
     expect((await fetch(subscription.attributes.urls.customer_portal)).status).toBe(200);
   });
 
+  // PROVIDERS.md §5.5: a trial in each provider's own words.
+  it("a trial: Stripe and Polar trialing with trial_start/trial_end, Lemon Squeezy on_trial with trial_ends_at and no first item", async () => {
+    const inTwoWeeks = Date.now() + 14 * 86_400_000;
+    const near = (ms: number) => Math.abs(ms - inTwoWeeks) < 60_000;
+
+    await pay(await openCheckout(emulator, "stripe", "user_stripe_trial", PRO, 14));
+    const stripe = (await verifiedEvents())[0]!.event.data.object;
+    expect(stripe).toMatchObject({ status: "trialing", trial_start: expect.any(Number), trial_end: expect.any(Number) });
+    expect(near(stripe.trial_end * 1000)).toBe(true);
+    receiver.reset();
+
+    await pay(await openCheckout(emulator, "polar", "user_polar_trial", PRO, 14));
+    const polarEvents = await verifiedEvents();
+    // A trialing subscription is not "active": Polar sends created and updated.
+    expect(polarEvents.map((event) => event.type)).toEqual(["subscription.created", "subscription.updated"]);
+    expect(polarEvents[0]!.event.data).toMatchObject({ status: "trialing", trial_start: expect.any(String), trial_end: expect.any(String) });
+    expect(near(Date.parse(polarEvents[0]!.event.data.trial_end))).toBe(true);
+    receiver.reset();
+
+    // Lemon Squeezy: the variant's trial (the catalogue's 14 days for Pro), unless the checkout skips it.
+    await pay(await openCheckout(emulator, "lemonsqueezy", "user_lemon_trial", PRO, 14));
+    const lemon = (await verifiedEvents())[1]!.event.data.attributes;
+    expect(lemon).toMatchObject({ status: "on_trial", first_subscription_item: null, trial_ends_at: expect.any(String) });
+    expect(near(Date.parse(lemon.trial_ends_at))).toBe(true);
+  });
+
   it("paying twice (a double click) creates one subscription and lands on the success URL again", async () => {
     const url = await openCheckout(emulator, "stripe", "user_twice");
     await pay(url);

@@ -99,6 +99,12 @@ function createStripeCheckout(request: EmulatorRequest, sessions: CheckoutSessio
   if (customerId !== null && !findCustomer("stripe", customerId)) {
     return invalid("customer", `No such customer: '${customerId}'`, "resource_missing");
   }
+  // A trial only when asked for: Stripe prices carry none of their own (PROVIDERS.md §5.5).
+  const trialParam = params.get("subscription_data[trial_period_days]");
+  const trialDays = trialParam === null ? 0 : Number(trialParam);
+  if (trialParam !== null && !(/^\d+$/.test(trialParam) && trialDays >= 1 && trialDays <= 730)) {
+    return invalid("subscription_data[trial_period_days]", "Invalid integer: must be between 1 and 730", "parameter_invalid_integer");
+  }
 
   const session = sessions.open("stripe", {
     plan,
@@ -111,6 +117,7 @@ function createStripeCheckout(request: EmulatorRequest, sessions: CheckoutSessio
     successUrl,
     cancelUrl: params.get("cancel_url"),
     quantity,
+    trialDays,
   });
   return jsonResponse(200, stripeCheckoutSession(session), responseHeaders(request));
 }
@@ -191,6 +198,8 @@ function createPolarCheckout(request: EmulatorRequest, sessions: CheckoutSession
       input: seats,
     });
   }
+  const trial = polarTrialDays(fields, plan.trialDays);
+  if (typeof trial !== "number") return trial;
 
   const session = sessions.open("polar", {
     plan,
@@ -204,8 +213,31 @@ function createPolarCheckout(request: EmulatorRequest, sessions: CheckoutSession
     successUrl: (fields.success_url as string | null | undefined) ?? null,
     cancelUrl: (fields.return_url as string | null | undefined) ?? null,
     quantity: seats ?? (plan.perSeat ? POLAR_SEAT_LIMITS.minimum : 1),
+    trialDays: trial,
   });
   return jsonResponse(201, polarCheckout(session));
+}
+
+const POLAR_TRIAL_UNIT_DAYS = { day: 1, week: 7, month: 30, year: 365 } as const;
+
+/**
+ * The trial a Polar checkout starts: the product's, or the checkout's `trial_interval` × `trial_interval_count`
+ * override; none with `allow_trial: false`. A 422 for values Polar refuses.
+ */
+function polarTrialDays(fields: Record<string, unknown>, productDays: number): number | EmulatorResponse {
+  const { allow_trial: allow, trial_interval: unit, trial_interval_count: count } = fields;
+  if (allow !== undefined && allow !== null && typeof allow !== "boolean") {
+    return polarInvalid({ loc: ["body", "allow_trial"], msg: "Input should be a valid boolean", type: "bool_type", input: allow });
+  }
+  if (unit !== undefined && unit !== null && !(typeof unit === "string" && unit in POLAR_TRIAL_UNIT_DAYS)) {
+    return polarInvalid({ loc: ["body", "trial_interval"], msg: "Input should be 'day', 'week', 'month' or 'year'", type: "enum", input: unit });
+  }
+  if (count !== undefined && count !== null && !(Number.isInteger(count) && (count as number) >= 1 && (count as number) <= 1000)) {
+    return polarInvalid({ loc: ["body", "trial_interval_count"], msg: "Input should be between 1 and 1000", type: "int_range", input: count });
+  }
+  if (allow === false) return 0;
+  if (typeof unit === "string" && typeof count === "number") return POLAR_TRIAL_UNIT_DAYS[unit as keyof typeof POLAR_TRIAL_UNIT_DAYS] * count;
+  return productDays;
 }
 
 function isMetadata(value: unknown): value is Metadata {
@@ -273,6 +305,10 @@ function createLemonSqueezyCheckout(request: EmulatorRequest, sessions: Checkout
     if (count === undefined) return invalidPointer(`${pointer}/quantity`, "The quantity must be an integer of at least 1.");
     quantity = count;
   }
+  const checkoutOptions = (attributes.checkout_options ?? {}) as Record<string, unknown>;
+  if (checkoutOptions.skip_trial !== undefined && typeof checkoutOptions.skip_trial !== "boolean") {
+    return invalidPointer("/data/attributes/checkout_options/skip_trial", "The checkout options.skip trial field must be true or false.");
+  }
   const redirectUrl = productOptions.redirect_url;
   if (redirectUrl !== undefined && redirectUrl !== null && redirectUrl !== "" && (typeof redirectUrl !== "string" || !isHttpUrl(redirectUrl))) {
     return invalidPointer("/data/attributes/product_options/redirect_url", "The product options.redirect url must be a valid URL.");
@@ -289,6 +325,8 @@ function createLemonSqueezyCheckout(request: EmulatorRequest, sessions: Checkout
     successUrl: typeof redirectUrl === "string" && redirectUrl !== "" ? redirectUrl : null,
     cancelUrl: null,
     quantity,
+    // The variant's trial, unless this checkout skips it.
+    trialDays: checkoutOptions.skip_trial === true ? 0 : plan.trialDays,
   });
   const document201 = lemonSqueezyCheckoutDocument(session, productOptions, attributes.checkout_options ?? {});
   return { status: 201, headers: { "content-type": MEDIA_TYPE }, body: document201 };
@@ -320,12 +358,13 @@ export function checkoutPage(session: CheckoutSession, fallbackUrl: string): Emu
       <dt>Plan</dt><dd>${escapeHtml(session.plan.name)}</dd>
       <dt>Price</dt><dd>${escapeHtml(session.plan.priceText)}</dd>
       ${session.plan.perSeat || session.quantity !== 1 ? `<dt>Seats</dt><dd>${session.quantity}</dd>` : ""}
+      ${session.trialDays > 0 ? `<dt>Free trial</dt><dd>${session.trialDays} days, then ${escapeHtml(session.plan.priceText)}</dd>` : ""}
       ${session.email ? `<dt>Email</dt><dd>${escapeHtml(session.email)}</dd>` : ""}
     </dl>
     <form method="post">
       <label for="card">Card number (test card)</label>
       <input id="card" name="card" inputmode="numeric" autocomplete="off" value="${TEST_CARD}" readonly>
-      <button type="submit">Pay ${escapeHtml(session.plan.priceText)}</button>
+      <button type="submit">${session.trialDays > 0 ? `Pay $0 today and start the ${session.trialDays}-day free trial` : `Pay ${escapeHtml(session.plan.priceText)}`}</button>
     </form>
     <p>No real payment is made: this page stands in for ${escapeHtml(name)}'s hosted checkout.</p>
     ${isHttpUrl(back) ? `<a class="secondary" href="${escapeHtml(back)}">Cancel and return to the app</a>` : ""}`;

@@ -92,7 +92,12 @@ export function lemonSqueezyClient(emulator: ProviderEmulator): () => void {
 }
 
 /** Opens a checkout for `userId` through the provider's own SDK, as the app does; answers the hosted page URL. */
-export async function openCheckout(emulator: ProviderEmulator, provider: ProviderId, userId: string, plan = PRO): Promise<string> {
+/**
+ * Opens a checkout through the provider's SDK. Without `trialDays`, no trial (Polar `allow_trial: false`, Lemon
+ * Squeezy `skipTrial`), as the app asks for an owner who had one; with it, a trial of that many days (Stripe and
+ * Polar ask for it, Lemon Squeezy takes the variant's).
+ */
+export async function openCheckout(emulator: ProviderEmulator, provider: ProviderId, userId: string, plan = PRO, trialDays = 0): Promise<string> {
   const email = `${userId}@example.test`;
   if (provider === "stripe") {
     const session = await stripeClient(emulator).checkout.sessions.create({
@@ -101,7 +106,7 @@ export async function openCheckout(emulator: ProviderEmulator, provider: Provide
       client_reference_id: userId,
       customer_email: email,
       metadata: { user_id: userId },
-      subscription_data: { metadata: { user_id: userId } },
+      subscription_data: { metadata: { user_id: userId }, ...(trialDays > 0 ? { trial_period_days: trialDays } : {}) },
       success_url: `${APP}/account?checkout=success&session={CHECKOUT_SESSION_ID}`,
       cancel_url: `${APP}/pricing`,
     });
@@ -114,12 +119,14 @@ export async function openCheckout(emulator: ProviderEmulator, provider: Provide
       customer_email: email,
       success_url: `${APP}/account?checkout=success`,
       metadata: { user_id: userId },
+      ...(trialDays > 0 ? { trial_interval: "day" as const, trial_interval_count: trialDays } : { allow_trial: false }),
     });
     return checkout.url;
   }
   const { data, error } = await createCheckout(LEMON_SQUEEZY_STORE_ID, plan.lemonSqueezyVariantId, {
     checkoutData: { email, custom: { user_id: userId } },
     productOptions: { redirectUrl: `${APP}/account?checkout=success` },
+    ...(trialDays > 0 ? {} : { checkoutOptions: { skipTrial: true } }),
   });
   if (error) throw error;
   return data!.data.attributes.url;

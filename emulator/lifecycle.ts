@@ -9,7 +9,7 @@ import { demoSubscriptions } from "./demo-subscriptions.ts";
 import { findPlan, EMULATED_PLANS } from "./plans.ts";
 import { noticeFor, parsePortalAction, subscriptionPanel, type PortalActionRequest } from "./portal-actions.ts";
 import { PAGE_HEADERS, type PortalPages, type PortalSession } from "./portal-pages.ts";
-import { MONTH_MS, SubscriptionStore, type EmulatedSubscription } from "./subscriptions.ts";
+import { DAY_MS, MONTH_MS, SubscriptionStore, type EmulatedSubscription } from "./subscriptions.ts";
 import { WebhookDelivery, type DeliveryRecord, type WebhookDeliveryOptions } from "./webhook-delivery.ts";
 import { eventsFor, type EventContext, type LifecycleChange } from "./webhook-events.ts";
 import type { WebhookSecrets } from "./webhook-signing.ts";
@@ -265,18 +265,22 @@ export class EmulatorLifecycle {
   async #pay(session: CheckoutSession): Promise<void> {
     const customer = this.#customerFor(session);
     const now = Date.now();
+    // A trial: the subscription is trialing and its first period (the trial) ends when the trial does.
+    const trialEnd = session.trialDays > 0 ? now + session.trialDays * DAY_MS : null;
     const subscription = this.subscriptions.add({
       provider: session.provider,
       id: newId(session.provider, "sub"),
       customer,
       metadata: { ...session.subscriptionMetadata },
       plan: session.plan,
-      status: "active",
+      status: trialEnd === null ? "active" : "trialing",
       cancelAtPeriodEnd: false,
       createdAt: now,
       currentPeriodStart: now,
-      currentPeriodEnd: now + MONTH_MS,
+      currentPeriodEnd: trialEnd ?? now + MONTH_MS,
       canceledAt: null,
+      trialStart: trialEnd === null ? null : now,
+      trialEnd,
       updatedAt: now,
       card: { brand: "visa", lastFour: "4242" },
       checkoutId: session.id,

@@ -1,3 +1,4 @@
+import { findPlan as findCataloguePlan } from "~/billing/plans.ts";
 import type { ProviderId } from "~/billing/providers/provider.ts";
 
 /**
@@ -21,7 +22,14 @@ export type EmulatedPlan = {
   stripePriceId: string;
   polarProductId: string;
   lemonSqueezyVariantId: string;
+  /**
+   * The free trial the provider's product has (Polar product `trial_interval`, Lemon Squeezy variant price trial);
+   * the app's catalogue says how many days, so both sides tell one story. 0: none.
+   */
+  trialDays: number;
 };
+
+const trialDays = (id: string) => findCataloguePlan(id)?.trialDays ?? 0;
 
 export const EMULATED_PLANS: readonly EmulatedPlan[] = [
   {
@@ -35,6 +43,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     stripePriceId: "price_emulated_starter",
     polarProductId: "7d1c1c3e-0000-4000-8000-00000000a001",
     lemonSqueezyVariantId: "100001",
+    trialDays: trialDays("starter"),
   },
   {
     id: "pro",
@@ -47,6 +56,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     stripePriceId: "price_emulated_pro",
     polarProductId: "7d1c1c3e-0000-4000-8000-00000000a002",
     lemonSqueezyVariantId: "100002",
+    trialDays: trialDays("pro"),
   },
   {
     // Per seat: the subscription's quantity is the organisation's member count.
@@ -60,6 +70,7 @@ export const EMULATED_PLANS: readonly EmulatedPlan[] = [
     stripePriceId: "price_emulated_team",
     polarProductId: "7d1c1c3e-0000-4000-8000-00000000a003",
     lemonSqueezyVariantId: "100003",
+    trialDays: trialDays("team"),
   },
 ];
 

@@ -19,13 +19,17 @@ export type EmulatedSubscription = {
    */
   metadata: Metadata;
   plan: EmulatedPlan;
-  status: "active" | "past_due";
+  /** `trialing` from a checkout that started a trial until its first renewal (Lemon Squeezy says `on_trial`). */
+  status: "trialing" | "active" | "past_due";
   cancelAtPeriodEnd: boolean;
   /** Epoch ms. */
   createdAt: number;
   currentPeriodStart: number;
   currentPeriodEnd: number;
   canceledAt: number | null;
+  /** Epoch ms; null (or absent, in a state file from before trials) without a trial. */
+  trialStart?: number | null;
+  trialEnd?: number | null;
   /** Strictly increases by at least a second per change, so "newer" survives second-resolution timestamps. */
   updatedAt: number;
   card: { brand: string; lastFour: string };
@@ -41,6 +45,7 @@ export type EmulatedSubscription = {
 export type Metadata = Record<string, string | number | boolean>;
 
 export const MONTH_MS = 30 * 24 * 60 * 60_000;
+export const DAY_MS = 24 * 60 * 60_000;
 
 /** One emulator's subscriptions: in memory, per instance, so tests on separate emulators never see each other's changes. */
 export class SubscriptionStore {

@@ -149,8 +149,9 @@ export function stripeSubscription(subscription: EmulatedSubscription) {
     metadata: subscription.metadata,
     start_date: unixSeconds(subscription.createdAt),
     status: subscription.status,
-    trial_end: null,
-    trial_start: null,
+    // Stripe keeps the trial's dates on the subscription after it converts.
+    trial_end: subscription.trialEnd == null ? null : unixSeconds(subscription.trialEnd),
+    trial_start: subscription.trialStart == null ? null : unixSeconds(subscription.trialStart),
   };
 }
 
@@ -216,7 +217,9 @@ function polarEvents(after: EmulatedSubscription, change: LifecycleChange): Outg
     // A new count arrives as the catch-all `subscription.updated` (PROVIDERS.md §5.4).
     "seats-changed": ["subscription.updated"],
   };
-  return types[change.kind].map((type) => {
+  // A checkout that starts a trial makes a trialing subscription: Polar sends no `subscription.active` for it.
+  const kinds = change.kind === "checkout-completed" && after.status === "trialing" ? ["subscription.created", "subscription.updated"] : types[change.kind];
+  return kinds.map((type) => {
     // Standard Webhooks message id; Polar's payload itself has no id.
     const id = `msg_${randomBytes(18).toString("base64url")}`;
     const body = {
@@ -245,8 +248,8 @@ export function polarSubscription(subscription: EmulatedSubscription) {
     current_period_end: iso(subscription.currentPeriodEnd),
     current_meter_period_start: null,
     current_meter_period_end: null,
-    trial_start: null,
-    trial_end: null,
+    trial_start: iso(subscription.trialStart ?? null),
+    trial_end: iso(subscription.trialEnd ?? null),
     cancel_at_period_end: subscription.cancelAtPeriodEnd,
     canceled_at: iso(subscription.canceledAt),
     started_at: iso(subscription.createdAt),
@@ -340,7 +343,7 @@ function jsonApiResource(type: string, id: string, attributes: object, relations
 
 function lemonSqueezyStatus(subscription: EmulatedSubscription): string {
   if (subscription.cancelAtPeriodEnd) return "cancelled";
-  return subscription.status;
+  return subscription.status === "trialing" ? "on_trial" : subscription.status;
 }
 
 /** Lemon Squeezy's `subscriptions` resource. */
@@ -362,15 +365,17 @@ export function lemonSqueezySubscription(subscription: EmulatedSubscription, con
       user_name: subscription.customer.name,
       user_email: subscription.customer.email,
       status,
-      status_formatted: status === "past_due" ? "Past due" : status[0]!.toUpperCase() + status.slice(1),
+      status_formatted: status === "past_due" ? "Past due" : status === "on_trial" ? "On Trial" : status[0]!.toUpperCase() + status.slice(1),
       card_brand: subscription.card.brand,
       card_last_four: subscription.card.lastFour,
       payment_processor: "stripe",
       pause: null,
       cancelled: subscription.cancelAtPeriodEnd,
-      trial_ends_at: null,
+      // Only while on trial (PROVIDERS.md §5.2).
+      trial_ends_at: status === "on_trial" && subscription.trialEnd != null ? lemonSqueezyTime(subscription.trialEnd) : null,
       billing_anchor: new Date(subscription.createdAt).getUTCDate(),
-      first_subscription_item: { id: Number(subscription.itemId), ...lemonSqueezyItemAttributes(subscription) },
+      // Null during a free trial (PROVIDERS.md §5.2, a trap for quantity readers).
+      first_subscription_item: status === "on_trial" ? null : { id: Number(subscription.itemId), ...lemonSqueezyItemAttributes(subscription) },
       urls: context.lemonSqueezySubscriptionUrls?.(subscription) ?? {
         // Deep links into the same signed page; the fragment picks the section.
         update_payment_method: `${portal}#update-card`,

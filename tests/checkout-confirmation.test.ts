@@ -53,7 +53,8 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
   async function paidCheckout(user: { userId: string; organizationId: string }): Promise<string> {
     const provider = createBillingProvider({ ...services.config.billing, emulatorOrigin: emulator.origin });
     const checkout = createBillingCheckout({ prisma: prisma(), provider, appOrigin: APP });
-    const started = await checkout.start({ userId: user.userId, organizationId: user.organizationId, input: { plan: "pro" } });
+    // Starter: no trial (Pro's first checkout starts one, tests/trials.test.ts), so paying makes it active.
+    const started = await checkout.start({ userId: user.userId, organizationId: user.organizationId, input: { plan: "starter" } });
     if (!started.ok) throw new Error("checkout did not start");
     const paid = await pay(started.url);
     const back = new URL(paid.headers.get("location")!);
@@ -74,7 +75,7 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     const back = new URLSearchParams({ checkout: "success", [services.checkoutConfirmation.referenceParam!]: reference });
     expect(await services.checkoutConfirmation.confirmReturn(user, back)).toBe("applied");
 
-    expect(await liveOf(user.organizationId)).toEqual([{ status: "active", plan: "pro" }]);
+    expect(await liveOf(user.organizationId)).toEqual([{ status: "active", plan: "starter" }]);
     expect(await prisma().customer.count({ where: { organizationId: user.organizationId, provider: providerId } })).toBe(1);
     const lines = await prisma().billingActivity.findMany({ where: { organizationId: user.organizationId, action: "subscription_change" } });
     expect(lines.map((line) => line.outcome)).toEqual(["started"]);
@@ -126,7 +127,7 @@ describe.each(["stripe", "polar", "lemonsqueezy"] as const)("%s checkout confirm
     await services.checkoutConfirmation.confirm(user, await paidCheckout(user));
 
     const view = await services.invoices.recent(user);
-    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$29.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
+    expect(view).toMatchObject({ kind: "list", invoices: [{ amount: "$9.00", status: "Paid", date: expect.stringMatching(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/) }] });
     const url = view.kind === "list" ? view.invoices[0]!.url! : "";
     expect(url.startsWith(`${emulator.origin}/invoices/${providerId}/`)).toBe(true);
     expect((await fetch(url)).status).toBe(200);

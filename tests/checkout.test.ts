@@ -178,7 +178,8 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
   test("signed out: the form goes to login and back to pricing, JSON gets 401", async () => {
     const form = await handle(formPost(null, { plan: "pro" }));
     expect(form.status).toBe(303);
-    expect(form.headers.get("Location")).toBe("/login?redirectTo=%2Fpricing");
+    // The chosen plan comes back after logging in (SPEC "Plans and checkout").
+    expect(form.headers.get("Location")).toBe("/login?redirectTo=%2Fpricing%3Fplan%3Dpro");
     const json = await handle(jsonPost(null, { plan: "pro" }), "json");
     expect(json.status).toBe(401);
     expect(await json.json()).toMatchObject({ error: "Unauthorized" });

@@ -84,6 +84,7 @@ async function subscribeWithSeats(provider: BillingProvider, seats: number, orga
     owner: { id: owner, email: user.email },
     successUrl: `${APP}/billing/checkout/return`,
     cancelUrl: `${APP}/pricing`,
+    trialDays: 0,
     quantity: seats,
   });
   expect((await pay(url)).status).toBeLessThan(400);
@@ -161,7 +162,7 @@ describe.each(PROVIDER_IDS)("seats at %s", (id) => {
 test("Polar refuses seats for a product without seat-based pricing: a refusal, not a bad token", async () => {
   const polar = providerFor("polar");
   const user = await database.prisma.user.create({ data: { email: `seats-polar-fixed-${Date.now()}@example.test` } });
-  const checkout = polar.createCheckout({ plan: "starter", owner: { id: personalOrganizationId(user.id), email: user.email }, successUrl: `${APP}/a`, cancelUrl: `${APP}/b`, quantity: 3 });
+  const checkout = polar.createCheckout({ plan: "starter", owner: { id: personalOrganizationId(user.id), email: user.email }, successUrl: `${APP}/a`, cancelUrl: `${APP}/b`, quantity: 3, trialDays: 0 });
   await expect(checkout).rejects.toMatchObject({ kind: "refused" });
 });
 

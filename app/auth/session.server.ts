@@ -3,6 +3,8 @@ import DataLoader from "dataloader";
 import { createCookie } from "react-router";
 import type { RawRead } from "~/db/database.server.ts";
 import type { MembershipRole, PaymentProvider, PrismaClient } from "~/db/generated/client.ts";
+import type { SubscriptionStatus } from "~/billing/subscription-status.ts";
+import type { OwnerSubscriptionRow } from "~/entitlements/entitlements.ts";
 import { createSignedCookieReader } from "./signed-cookie.server.ts";
 
 export const SESSION_COOKIE_NAME = "__session";
@@ -28,6 +30,12 @@ export type SessionUser = {
   organization: SessionOrganization | null;
   /** The current organisation's billing customers, oldest first: read with the session, so the portal needs no query of its own. */
   customers: SessionCustomer[];
+  /**
+   * The current organisation's subscriptions in a state that can grant a plan (active, trialing, past due), read
+   * in the same statement: what entitlements are decided from on every gated request (ADR 030), no query of
+   * their own and no cache to invalidate.
+   */
+  subscriptions: OwnerSubscriptionRow[];
 };
 
 /** What the request's cookie says: no cookie, a live session, or a cookie that no longer signs anyone in. */
@@ -72,6 +80,21 @@ type SessionRow = {
   role: MembershipRole | null;
   provider: PaymentProvider | null;
   providerCustomerId: string | null;
+  /** JSON array (see SESSION_LOOKUP); a string or parsed, as the driver gives json. */
+  subscriptions: string | StoredGrant[] | null;
+};
+
+/** One subscription as the session statement's json_agg has it: times in epoch milliseconds. */
+type StoredGrant = {
+  provider: PaymentProvider;
+  providerSubscriptionId: string;
+  plan: string | null;
+  status: SubscriptionStatus;
+  cancelAtPeriodEnd: boolean;
+  currentPeriodEndMs: number | null;
+  pastDueSinceMs: number | null;
+  trialEndMs: number | null;
+  endedAtMs: number | null;
 };
 
 /**
@@ -85,7 +108,7 @@ const SESSION_LOOKUP = `
          u."id" AS "userId", u."email",
          o."id" AS "organizationId", o."name" AS "organizationName", o."personal" AS "organizationPersonal",
          o."role"::text AS "role",
-         c."provider"::text AS "provider", c."providerCustomerId"
+         c."provider"::text AS "provider", c."providerCustomerId", g."subscriptions"
   FROM "Session" s
   JOIN "User" u ON u."id" = s."userId"
   LEFT JOIN LATERAL (
@@ -95,6 +118,17 @@ const SESSION_LOOKUP = `
     ORDER BY (m."organizationId" = s."currentOrganizationId") IS TRUE DESC, org."personal" DESC, m."createdAt" ASC
     LIMIT 1
   ) o ON true
+  LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object(
+      'provider', sub."provider", 'providerSubscriptionId', sub."providerSubscriptionId", 'plan', sub."plan",
+      'status', sub."status", 'cancelAtPeriodEnd', sub."cancelAtPeriodEnd",
+      'currentPeriodEndMs', (EXTRACT(EPOCH FROM sub."currentPeriodEnd") * 1000)::float8,
+      'pastDueSinceMs', (EXTRACT(EPOCH FROM sub."pastDueSince") * 1000)::float8,
+      'trialEndMs', (EXTRACT(EPOCH FROM sub."trialEnd") * 1000)::float8,
+      'endedAtMs', (EXTRACT(EPOCH FROM sub."endedAt") * 1000)::float8)) AS "subscriptions"
+    FROM "Subscription" sub
+    WHERE sub."organizationId" = o."id" AND sub."status" IN ('active', 'trialing', 'past_due')
+  ) g ON true
   LEFT JOIN "Customer" c ON c."organizationId" = o."id"
   WHERE s."id" = ANY($1::text[])
   ORDER BY c."createdAt" ASC`;
@@ -174,7 +208,11 @@ export function createSessionStore({
       first.organizationId && first.organizationName !== null && first.role
         ? { id: first.organizationId, name: first.organizationName, personal: first.organizationPersonal === true, role: first.role }
         : null;
-    return { status: "active", sessionId, user: { id: first.userId, email: first.email, sessionId, organization, customers } };
+    return {
+      status: "active",
+      sessionId,
+      user: { id: first.userId, email: first.email, sessionId, organization, customers, subscriptions: grantsOf(first.subscriptions) },
+    };
   }
 
   // React Router hands every loader of one page request the same Request (the root's and the
@@ -214,4 +252,22 @@ export function createSessionStore({
 
     clearCookie,
   };
+}
+
+const dateOf = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+function grantsOf(value: SessionRow["subscriptions"]): OwnerSubscriptionRow[] {
+  if (value === null) return [];
+  const stored = (typeof value === "string" ? JSON.parse(value) : value) as StoredGrant[];
+  return stored.map((row) => ({
+    provider: row.provider,
+    providerSubscriptionId: row.providerSubscriptionId,
+    plan: row.plan,
+    status: row.status,
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    currentPeriodEnd: dateOf(row.currentPeriodEndMs),
+    pastDueSince: dateOf(row.pastDueSinceMs),
+    trialEnd: dateOf(row.trialEndMs),
+    endedAt: dateOf(row.endedAtMs),
+  }));
 }

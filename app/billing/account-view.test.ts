@@ -105,6 +105,37 @@ describe("account billing view", () => {
     expect(view({ subscriptions: [subscription({ status: "canceled", currentPeriodEnd: LAST_WEEK })] })).toMatchObject({ manageable: false, cancellable: false });
   });
 
+  // Issue 18, item 8: the billing buttons mean the same on every provider.
+  test.each(["stripe", "polar", "lemonsqueezy"] as const)(
+    "%s: a button only for an action the provider deep-links to, the others said once; after a cancel, only Cancel goes",
+    (provider) => {
+      const before = view({ active: provider, customers: [{ provider }], subscriptions: [subscription({ provider })] });
+      const after = view({ active: provider, customers: [{ provider }], subscriptions: [subscription({ provider, cancelAtPeriodEnd: true })] });
+      const expected = {
+        stripe: { before: ["payment_method", "change_plan", "cancel"], after: ["payment_method", "change_plan"], note: [null, null] },
+        lemonsqueezy: {
+          before: ["payment_method", "change_plan"],
+          after: ["payment_method", "change_plan"],
+          note: ["To cancel, press Manage billing: Lemon Squeezy's portal has it on its home page.", null],
+        },
+        polar: {
+          before: [],
+          after: [],
+          note: [
+            "To update your card, change plan or cancel, press Manage billing: Polar's portal has them on its home page.",
+            "To update your card or change plan, press Manage billing: Polar's portal has them on its home page.",
+          ],
+        },
+      }[provider];
+      expect(before).toMatchObject({ actions: expected.before, inPortalHome: expected.note[0] });
+      expect(after).toMatchObject({ actions: expected.after, inPortalHome: expected.note[1] });
+      // The same rule everywhere: what a cancel takes away is Cancel, and nothing else.
+      const offered = (v: typeof before) => (v.kind === "customer" ? [...v.actions, v.inPortalHome ?? ""].join("|") : "");
+      expect(offered(after)).not.toMatch(/cancel/i);
+      expect(offered(before)).toMatch(/cancel/i);
+    },
+  );
+
   // Issue 16, defect 1: an immediate cancel ends at Stripe's `ended_at`, not at the unused period end.
   test("an ended subscription says its real end, not the unused period end", () => {
     const endedNow = subscription({ status: "canceled", currentPeriodEnd: NEXT_MONTH, endedAt: LAST_WEEK });

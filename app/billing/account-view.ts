@@ -1,4 +1,5 @@
 import { findPlan } from "./plans.ts";
+import { ACTION_WORDS, deepLinks, type SubscriptionAction } from "./portal-deep-links.ts";
 import type { ProviderId } from "./providers/provider.ts";
 import { isLiveSubscription, type SubscriptionStatus } from "./subscription-status.ts";
 
@@ -39,6 +40,13 @@ export type AccountBillingView =
       manageable: boolean;
       /** Live and not already ending: "Cancel subscription" makes sense. */
       cancellable: boolean;
+      /**
+       * The buttons beside "Manage billing": the actions that make sense now (a live subscription; cancel only when
+       * not already ending) and that the provider deep-links to. The same rule for every provider.
+       */
+      actions: SubscriptionAction[];
+      /** The actions that make sense now but open the portal's home at this provider: said in one line, no button. */
+      inPortalHome: string | null;
       /** The subscription is held by a previous provider (BILLING_LEGACY_PROVIDERS) whose portal still opens. */
       legacy: { heldBy: string; activeProvider: string } | null;
       /** Which provider holds which subscription, when more than one provider has one. */
@@ -107,13 +115,22 @@ export function accountBillingView(input: {
     .filter((subscription) => isLiveSubscription(subscription.status))
     .toSorted((a, b) => a.providerUpdatedAt.getTime() - b.providerUpdatedAt.getTime());
   const providersWithSubscriptions = [...new Set(input.subscriptions.map((subscription) => subscription.provider))];
+  const cancellable = live && !current.cancelAtPeriodEnd;
+  const wanted: SubscriptionAction[] = live ? ["payment_method", "change_plan", ...(cancellable ? (["cancel"] as const) : [])] : [];
+  const linked = deepLinks(managing);
+  const homeOnly = wanted.filter((action) => !linked.includes(action));
   return {
     kind: "customer",
     provider: providerNames[managing],
     summary: current ? summarize(current, now) : null,
     pastDue: current?.status === "past_due",
     manageable: live,
-    cancellable: live && !current.cancelAtPeriodEnd,
+    cancellable,
+    actions: wanted.filter((action) => linked.includes(action)),
+    inPortalHome:
+      homeOnly.length === 0
+        ? null
+        : `To ${listOf(homeOnly.map((action) => ACTION_WORDS[action].phrase))}, press Manage billing: ${providerNames[managing]}'s portal has ${homeOnly.length === 1 ? "it" : "them"} on its home page.`,
     legacy: legacyProvider ? { heldBy: providerNames[legacyProvider], activeProvider: providerNames[activeProvider] } : null,
     holdings:
       providersWithSubscriptions.length > 1 || legacyProvider
@@ -146,4 +163,9 @@ function summarize(subscription: AccountSubscriptionRow, now: Date): string {
   }
   if (periodEnd && future && RENEWING.includes(subscription.status)) return `${plan}, ${status}, renews on ${DATE.format(periodEnd)}`;
   return `${plan}, ${status}`;
+}
+
+/** "a", "a or b", "a, b or c". */
+function listOf(words: string[]): string {
+  return words.length <= 1 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 }

@@ -23,11 +23,13 @@ export function PortalButton(props: { intent: PortalIntent; label: string; pendi
 }
 
 /** Dunning (SPEC "Account page": `past_due`): shown on every signed-in page, one click to the card update. */
-export function DunningAlert() {
+export function DunningAlert(props: { portalName?: string | null }) {
+  // A provider without a card-update page of its own: the button says where it leads (its portal's home).
+  const label = props.portalName ? `Update payment method in ${props.portalName}'s portal` : "Update payment method";
   return (
     <div role="alert" className="alert alert-warning dunning" data-testid="dunning-alert">
       <p>Your last payment failed. Update your payment method to keep your subscription.</p>
-      <PortalButton intent="payment_method" label="Update payment method" pendingLabel="Opening payment update…" primary />
+      <PortalButton intent="payment_method" label={label} pendingLabel="Opening payment update…" primary />
     </div>
   );
 }

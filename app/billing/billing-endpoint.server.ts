@@ -55,13 +55,14 @@ export function createBillingEndpoint(deps: {
   appOrigin: string;
   /** The signed-in user (with their customers when the session lookup read them), or null. */
   identify: (request: Request) => Promise<SignedIn | null>;
-  /** The page a signed-out browser returns to after logging in. */
-  loginReturnPath: string;
+  /** The page a signed-out browser returns to after logging in (from the request's body, e.g. the chosen plan). */
+  loginReturnPath: string | ((input: unknown) => string);
   /** The page where a failure's message is shown. */
   pageFor: (failure: BillingFailure) => string;
 }) {
   const { action, run, flash, appOrigin, identify, pageFor } = deps;
-  const loginPath = `/login?redirectTo=${encodeURIComponent(deps.loginReturnPath)}`;
+  const loginPath = (input: unknown) =>
+    `/login?redirectTo=${encodeURIComponent(typeof deps.loginReturnPath === "string" ? deps.loginReturnPath : deps.loginReturnPath(input))}`;
 
   /** `context`, when React Router's, learns the signed-in user for the access log. */
   return async function handleBillingRequest(request: Request, door: BillingDoor, context?: RequestInfoHolder): Promise<Response> {
@@ -87,7 +88,7 @@ export function createBillingEndpoint(deps: {
         access && !access.ok
           ? { ok: false, failure: { kind: "forbidden" } }
           : await run({ userId: user?.id ?? null, organizationId: user?.organizationId ?? null, customers: user?.customers, input, languages });
-      return wantsJson ? answerJson(result) : answerForm(result);
+      return wantsJson ? answerJson(result) : answerForm(result, input);
     } catch (error) {
       // A browser gets React Router's error page, and entry.server's handleError logs it there.
       if (!wantsJson) throw error;
@@ -96,9 +97,9 @@ export function createBillingEndpoint(deps: {
     }
   };
 
-  async function answerForm(result: BillingResult): Promise<Response> {
+  async function answerForm(result: BillingResult, input: unknown): Promise<Response> {
     if (result.ok) return redirect(result.url, 303);
-    if (result.failure.kind === "unauthenticated") return redirect(loginPath, 303);
+    if (result.failure.kind === "unauthenticated") return redirect(loginPath(input), 303);
     const { message } = describeFailure(result.failure, action);
     return redirect(pageFor(result.failure), { status: 303, headers: { "Set-Cookie": await flash.set(message) } });
   }
@@ -117,7 +118,7 @@ function json(body: unknown, status: number, headers: Record<string, string> = {
 }
 
 /** SPEC: JSON is `Content-Type: application/json`, or an `Accept` that prefers it over HTML. */
-function isJsonRequest(request: Request): boolean {
+export function isJsonRequest(request: Request): boolean {
   if (mediaType(request.headers.get("Content-Type")) === "application/json") return true;
   const accept = request.headers.get("Accept") ?? "";
   const ranked = accept

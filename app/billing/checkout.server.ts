@@ -81,6 +81,9 @@ export function createBillingCheckout(deps: {
         },
         // A per-seat plan checks out with one seat per member.
         memberships: { select: { userId: true } },
+        // One trial per billing owner, at any provider: any subscription that ever had one. In the same statement.
+        // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
+        _count: { select: { subscriptions: { where: { hadTrial: true } } } },
       },
     });
     if (!user || !organization) return fail({ kind: "unauthenticated" });
@@ -89,6 +92,8 @@ export function createBillingCheckout(deps: {
     // The checkout carries the organisation's id (webhooks link by it) and the buyer's email.
     const owner = { id: organization.id, email: user.email };
     const customers = organization.customers;
+    // oxlint-disable-next-line no-underscore-dangle -- Prisma's name for relation counts
+    const trialDays = plan.trialDays > 0 && organization._count.subscriptions === 0 ? plan.trialDays : 0;
 
     const call = await callProvider({
       action: "checkout",
@@ -103,6 +108,7 @@ export function createBillingCheckout(deps: {
           successUrl: new URL(CHECKOUT_SUCCESS_PATH, appOrigin).href,
           cancelUrl: new URL(PRICING_PATH, appOrigin).href,
           languages: request.languages,
+          trialDays,
         }),
     });
     timing.latencyMs = call.latencyMs;

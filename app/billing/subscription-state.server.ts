@@ -59,6 +59,10 @@ export async function applyBillingEvent(
   const { subscription } = event;
   const plan = planOf(plans, provider, subscription.providerPlanId);
   const applyTie = order.onTie === "apply";
+  // Entitlements (app/entitlements/): a trial, once seen, stays on record (one trial per billing owner), and a
+  // past-due grace counts from the provider time of the transition into past_due (kept by the update below).
+  const hadTrial = subscription.status === "trialing" || Boolean(subscription.trialEnd);
+  const pastDueSince = subscription.status === "past_due" ? event.occurredAt : null;
   // The stored state, locked until this transaction ends: what the change is compared with (billing activity),
   // and whether this event is at the same provider time.
   const [before] = await tx.$queryRaw<(SubscriptionFacts & { providerUpdatedAt: Date })[]>`
@@ -69,17 +73,22 @@ export async function applyBillingEvent(
   // this event's time is newer than the stored state's (or the same, when a tie is applied).
   const written = await tx.$executeRaw`
     INSERT INTO "Subscription" ("id", "provider", "providerSubscriptionId", "providerCustomerId", "plan", "providerPlanId",
-      "status", "currentPeriodEnd", "cancelAtPeriodEnd", "endedAt", "trialEnd", "quantity", "providerUpdatedAt",
-      "createdAt", "updatedAt", "organizationId")
+      "status", "currentPeriodEnd", "cancelAtPeriodEnd", "endedAt", "trialEnd", "hadTrial", "pastDueSince", "quantity",
+      "providerUpdatedAt", "createdAt", "updatedAt", "organizationId")
     VALUES (${randomUUID()}, ${provider}::"PaymentProvider", ${subscription.providerSubscriptionId}, ${event.providerCustomerId},
       ${plan}, ${subscription.providerPlanId}, ${subscription.status}::"SubscriptionStatus", ${subscription.currentPeriodEnd},
-      ${subscription.cancelAtPeriodEnd}, ${subscription.endedAt ?? null}, ${subscription.trialEnd ?? null},
-      ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.organizationId})
+      ${subscription.cancelAtPeriodEnd}, ${subscription.endedAt ?? null}, ${subscription.trialEnd ?? null}, ${hadTrial},
+      ${pastDueSince}, ${subscription.quantity ?? null}, ${event.occurredAt}, now(), now(), ${owner.organizationId})
     ON CONFLICT ("provider", "providerSubscriptionId") DO UPDATE SET
       "providerCustomerId" = EXCLUDED."providerCustomerId", "plan" = EXCLUDED."plan",
       "providerPlanId" = EXCLUDED."providerPlanId", "status" = EXCLUDED."status",
       "currentPeriodEnd" = EXCLUDED."currentPeriodEnd", "cancelAtPeriodEnd" = EXCLUDED."cancelAtPeriodEnd",
       "endedAt" = EXCLUDED."endedAt", "trialEnd" = EXCLUDED."trialEnd", "quantity" = EXCLUDED."quantity",
+      "hadTrial" = "Subscription"."hadTrial" OR EXCLUDED."hadTrial",
+      -- Past due since the transition: kept while it stays past due, cleared when it leaves.
+      "pastDueSince" = CASE WHEN EXCLUDED."status" <> 'past_due' THEN NULL
+        WHEN "Subscription"."status" = 'past_due' THEN COALESCE("Subscription"."pastDueSince", EXCLUDED."pastDueSince")
+        ELSE EXCLUDED."pastDueSince" END,
       "providerUpdatedAt" = EXCLUDED."providerUpdatedAt", "updatedAt" = now(), "organizationId" = EXCLUDED."organizationId"
     WHERE "Subscription"."providerUpdatedAt" < EXCLUDED."providerUpdatedAt"
       OR ("Subscription"."providerUpdatedAt" = EXCLUDED."providerUpdatedAt" AND ${applyTie})`;

@@ -77,6 +77,8 @@ const envSchema = z.object({
   BILLING_RECONCILE_INTERVAL_MINUTES: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(10_080).default(60)),
   BILLING_RECONCILE_CALLS_PER_MINUTE: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(100_000).default(30)),
   BILLING_EVENT_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(30)),
+  // SPEC "Entitlements": how long a past-due subscription keeps its plan after it became past due.
+  BILLING_PAST_DUE_GRACE_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(365).default(7)),
   TRUST_PROXY: count(0, 10),
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(300_000).default(10_000)),
   PASSWORD_HASH_COST: z.preprocess(emptyAsUndefined, z.enum(["standard", "low"]).optional()),
@@ -152,6 +154,8 @@ export type Config = {
     reconcileCallsPerMinute: number;
     /** Webhook payloads older than this are cleared from the ledger (at start, then daily). */
     eventRetentionDays: number;
+    /** SPEC "Entitlements": days a past-due subscription keeps its plan. */
+    pastDueGraceDays: number;
   } & ProviderSettingsById; // each provider's settings under its id, as its module reads them
 };
 
@@ -234,6 +238,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       reconcileIntervalMinutes: e.BILLING_RECONCILE_INTERVAL_MINUTES,
       reconcileCallsPerMinute: e.BILLING_RECONCILE_CALLS_PER_MINUTE,
       eventRetentionDays: e.BILLING_EVENT_RETENTION_DAYS,
+      pastDueGraceDays: e.BILLING_PAST_DUE_GRACE_DAYS,
       ...providerSettings,
     },
   };

@@ -161,6 +161,7 @@ describe.each([embedded, ...(serverUrl ? [server] : [])])("migrations on the $na
       "Membership",
       "Organization",
       "Password",
+      "Project",
       "RateLimit",
       "Session",
       "Subscription",

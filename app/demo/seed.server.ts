@@ -97,6 +97,9 @@ async function seedOnce(prisma: PrismaClient, now: () => Date, hash: (password: 
             quantity: quantity ?? null,
             // The same renewal day the emulator's portal shows (demo-billing-story.ts).
             currentPeriodEnd: demoPeriod(now()).end,
+            // A past-due one failed its renewal at the period's start (the story the emulator tells too): the
+            // entitlement grace counts from then.
+            pastDueSince: status === "past_due" ? demoPeriod(now()).start : null,
             providerUpdatedAt: SEEDED_STATE_TIME,
           },
           update: {},

@@ -4,6 +4,9 @@ import type { Route } from "./+types/account";
 import { accountBillingView } from "~/billing/account-view.ts";
 import { activityLines } from "~/billing/activity-view.ts";
 import { PortalButton } from "~/billing/billing-actions.tsx";
+import { ACTION_WORDS } from "~/billing/portal-deep-links.ts";
+import { FEATURE_NAMES, FEATURES } from "~/billing/plans.ts";
+import type { Entitlements } from "~/entitlements/entitlements.ts";
 import { FlashMessage } from "~/billing/flash-message.tsx";
 import { PROVIDER_NAMES } from "~/billing/providers/provider.ts";
 import { billingOwnerOf } from "~/orgs/billing-owner.ts";
@@ -40,10 +43,14 @@ export async function loader({ request }: Route.LoaderArgs) {
           providerUpdatedAt: true,
           endedAt: true,
           trialEnd: true,
+          pastDueSince: true,
         },
       },
     },
   });
+  // What the plan gives now and what is used (SPEC "Entitlements"), from the rows just read (after any confirmation).
+  const entitlements = services.entitlements.decide(rows.subscriptions.map((row) => ({ ...row, endedAt: row.endedAt ?? null, trialEnd: row.trialEnd ?? null })));
+  const plan = planSummary(entitlements, await services.projects.count(owner.organizationId));
   const { message, headers } = await flash.take(request);
   const activity = activityLines(
     await services.activity.recent(owner.organizationId, 10),
@@ -57,25 +64,18 @@ export async function loader({ request }: Route.LoaderArgs) {
     checkoutReturned,
     now: new Date(),
   });
-  const invoices =
-    billing.kind === "customer"
-      ? await services.invoices.recent(owner)
-      : ({ kind: "none" } as const);
+  const invoices = billing.kind === "customer" ? await services.invoices.recent(owner) : ({ kind: "none" } as const);
   const organization = {
     name: owner.organizationName,
     personal: owner.personal,
     role: owner.role,
     canManageBilling: owner.canManageBilling,
   };
-  return data(
-    { email: user.email, organization, billing, message, activity, invoices },
-    { headers },
-  );
+  return data({ email: user.email, organization, billing, message, activity, invoices, plan }, { headers });
 }
 
 export default function Account({ loaderData }: Route.ComponentProps) {
-  const { email, organization, billing, message, activity, invoices } =
-    loaderData;
+  const { email, organization, billing, message, activity, invoices, plan } = loaderData;
   // Only owners and admins manage billing (SPEC): everyone else sees the plan and no billing button.
   const billingButtons = organization.canManageBilling;
   const navigation = useNavigation();
@@ -193,44 +193,19 @@ export default function Account({ loaderData }: Route.ComponentProps) {
             {billingButtons ? (
               <>
                 <p className="muted">
-                  Manage your subscription, update your card, see invoices or
-                  cancel in {billing.provider}'s secure customer portal.
+                  Manage your subscription, update your card, see invoices or cancel in {billing.provider}'s secure customer portal.
                 </p>
+                {billing.inPortalHome ? <p data-testid="portal-home-note">{billing.inPortalHome}</p> : null}
                 <div className="actions">
                   <Form method="post" action="/billing/portal">
                     <input type="hidden" name="returnUrl" value="/account" />
-                    <button
-                      type="submit"
-                      className="button primary"
-                      disabled={opening}
-                      aria-disabled={opening}
-                    >
-                      {opening && !navigation.formData?.get("intent")
-                        ? "Opening billing portal…"
-                        : "Manage billing"}
+                    <button type="submit" className="button primary" disabled={opening} aria-disabled={opening}>
+                      {opening && !navigation.formData?.get("intent") ? "Opening billing portal…" : "Manage billing"}
                     </button>
                   </Form>
-                  {billing.manageable ? (
-                    <>
-                      <PortalButton
-                        intent="payment_method"
-                        label="Update payment method"
-                        returnUrl="/account"
-                      />
-                      <PortalButton
-                        intent="change_plan"
-                        label="Change plan"
-                        returnUrl="/account"
-                      />
-                      {billing.cancellable ? (
-                        <PortalButton
-                          intent="cancel"
-                          label="Cancel subscription"
-                          returnUrl="/account"
-                        />
-                      ) : null}
-                    </>
-                  ) : null}
+                  {billing.actions.map((action) => (
+                    <PortalButton key={action} intent={action} label={ACTION_WORDS[action].button} returnUrl="/account" />
+                  ))}
                   {billing.summary ? null : (
                     <Link to="/pricing" className="button">
                       Choose a plan
@@ -241,6 +216,22 @@ export default function Account({ loaderData }: Route.ComponentProps) {
             ) : null}
           </>
         )}
+      </section>
+
+      <section className="card" aria-labelledby="plan-heading">
+        <h2 id="plan-heading">What your plan gives</h2>
+        <p data-testid="plan-grants">
+          {plan.name}
+          {plan.note ? `: ${plan.note}` : ""}
+        </p>
+        <ul className="grants" data-testid="plan-usage">
+          {plan.lines.map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+        <p>
+          <Link to="/projects">Your projects</Link> · <Link to="/reports">Reports</Link>
+        </p>
       </section>
 
       {invoices.kind === "none" ? null : (
@@ -316,4 +307,26 @@ function ConfirmingSubscription() {
       <a href="/account?checkout=success">Check again</a>
     </output>
   );
+}
+
+const PLAN_DATE = new Intl.DateTimeFormat("en-US", { dateStyle: "long", timeZone: "UTC" });
+
+/** The plan's grants in words: usage against each limit ("2 of 3 projects"), each feature, and why it lasts until when. */
+function planSummary(entitlements: Entitlements, projects: number) {
+  const limit = entitlements.limits.projects;
+  const note = entitlements.graceUntil
+    ? `kept until ${PLAN_DATE.format(entitlements.graceUntil)} while the payment is retried`
+    : entitlements.trialEnd
+      ? `trial ends on ${PLAN_DATE.format(entitlements.trialEnd)}`
+      : entitlements.endsAt
+        ? `until ${PLAN_DATE.format(entitlements.endsAt)}`
+        : null;
+  return {
+    name: entitlements.planName,
+    note,
+    lines: [
+      `${projects} of ${limit} ${limit === 1 ? "project" : "projects"}`,
+      ...FEATURES.map((feature) => `${FEATURE_NAMES[feature]}: ${entitlements.features[feature] ? "included" : "not included"}`),
+    ],
+  };
 }

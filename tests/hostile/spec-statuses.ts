@@ -30,6 +30,14 @@ export const ALLOWED_STATUSES = {
    * a member without the role 403, the last owner 409, a used or expired invitation 410; signed out, to the login (302).
    */
   orgDoor: [200, 302, 303, 400, 403, 404, 409, 410, 413],
+  /**
+   * "Entitlements": `POST /projects` as a form: created (303), signed out (303 to login), a bad name (400), the
+   * limit or a cross-site post (403); as JSON (a JSON body or Accept): 201, 400, 401, 403.
+   */
+  projectsForm: [303, 400, 403, 413],
+  projectsJson: [201, 400, 401, 403, 413],
+  /** `POST /projects/<id>/delete`: deleted or signed out (303; 401 for a JSON client), not the owner's (404), cross-site (403). */
+  projectDelete: [303, 401, 403, 404, 413],
 } as const satisfies Record<string, readonly number[]>;
 
 export type Door = keyof typeof ALLOWED_STATUSES;

@@ -141,7 +141,7 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
       return { url: intent === "payment_method" ? links.updatePaymentMethod : links.updateSubscription, deepLinked: true };
     },
 
-    async createCheckout({ plan, owner, successUrl, quantity }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, quantity, trialDays }: CheckoutRequest) {
       const variant = options.variants?.[plan];
       if (!variant || !options.storeId) throw new ProviderError("lemonsqueezy", "not-configured", "no store or variant id for the plan");
       lemonSqueezySetup({ apiKey: options.apiKey });
@@ -156,6 +156,9 @@ export function createLemonSqueezyProvider(options: LemonSqueezyProviderOptions)
         // `[order_id]` is Lemon Squeezy's link variable: where it fills it in, the return names the order
         // (confirmation without waiting); where it does not, the literal is no order id and the webhook confirms.
         productOptions: { redirectUrl: withOrderReference(successUrl) },
+        // The trial is the variant's (set in Lemon Squeezy's dashboard to the catalogue's days); `skipTrial` drops it
+        // for an owner who had one (PROVIDERS.md §5.5).
+        ...(trialDays > 0 ? {} : { checkoutOptions: { skipTrial: true } }),
       });
       if (result.error) failFromStatus(result.statusCode);
       const url = result.data?.data?.attributes?.url;

@@ -95,7 +95,7 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
       return { url: session.customer_portal_url, deepLinked: intent === undefined || intent === "manage" };
     },
 
-    async createCheckout({ plan, owner, successUrl, cancelUrl, quantity }: CheckoutRequest) {
+    async createCheckout({ plan, owner, successUrl, cancelUrl, quantity, trialDays }: CheckoutRequest) {
       const product = options.products?.[plan];
       if (!product) throw new ProviderError("polar", "not-configured", "no product id for the plan");
       let checkout: Awaited<ReturnType<typeof polar.checkouts.create>>;
@@ -112,6 +112,9 @@ export function createPolarProvider(options: PolarProviderOptions): BillingProvi
           return_url: cancelUrl,
           // Seat-based products only (PROVIDERS.md §5.4): sent for a per-seat plan, whose product must be seat-based.
           ...(quantity === undefined ? {} : { seats: quantity }),
+          // The catalogue's trial overrides the product's; `allow_trial: false` turns a product's trial off for an
+          // owner who had one (PROVIDERS.md §5.5).
+          ...(trialDays > 0 ? { trial_interval: "day" as const, trial_interval_count: trialDays } : { allow_trial: false }),
         });
       } catch (error) {
         throw toProviderError(error);

@@ -49,6 +49,11 @@ export type CheckoutRequest = {
   /** The user's languages, most preferred first (see PortalOptions). */
   languages?: readonly string[];
   /**
+   * Days of free trial this checkout starts: the plan's trial days for an owner who never had a trial, else 0, which
+   * turns the trial off even where the provider's product has one (SPEC "Plans and checkout": one trial per owner).
+   */
+  trialDays: number;
+  /**
    * Seats, for a per-seat plan (SPEC "Organisations and seats": the member count). Absent for other plans: the
    * provider's own default (Stripe `quantity: 1`; Polar and Lemon Squeezy send no quantity at all).
    */

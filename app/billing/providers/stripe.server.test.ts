@@ -177,6 +177,7 @@ describe("Stripe deep links and language", () => {
       cancelUrl: "http://app.test/pricing",
       // The portal knows en-AU, Checkout does not: Checkout gets plain English.
       languages: ["en-AU"],
+      trialDays: 0,
     });
     const checkout = emulator.requests("stripe").find((request) => request.path === "/v1/checkout/sessions");
     expect((checkout!.body as Record<string, string>).locale).toBe("en");

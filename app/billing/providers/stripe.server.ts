@@ -104,7 +104,7 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
       return { url: session.url, deepLinked: true };
     },
 
-    async createCheckout({ plan, owner, providerCustomerId, successUrl, cancelUrl, languages, quantity }: CheckoutRequest) {
+    async createCheckout({ plan, owner, providerCustomerId, successUrl, cancelUrl, languages, quantity, trialDays }: CheckoutRequest) {
       const price = options.prices?.[plan];
       if (!price) throw new ProviderError("stripe", "not-configured", "no price id for the plan");
       let session: Stripe.Checkout.Session;
@@ -117,7 +117,8 @@ export function createStripeProvider(options: StripeProviderOptions): BillingPro
           line_items: [{ price, quantity: quantity ?? 1 }],
           client_reference_id: owner.id,
           metadata: { organization_id: owner.id },
-          subscription_data: { metadata: { organization_id: owner.id } },
+          // A trial only when asked for (PROVIDERS.md §5.5): Stripe does not enforce one trial per customer itself.
+          subscription_data: { metadata: { organization_id: owner.id }, ...(trialDays > 0 ? { trial_period_days: trialDays } : {}) },
           ...(providerCustomerId ? { customer: providerCustomerId } : { customer_email: owner.email }),
           // Stripe fills the template in, so the return names its session (confirmation without waiting).
           success_url: withCheckoutReference(successUrl),

@@ -134,6 +134,24 @@ describe("POST /signup", () => {
     expect(await services.auth.getUser(get("/account", cookie))).toMatchObject({ email: "new@example.test" });
   });
 
+  it("a plan chosen on the pricing page comes back after signing up; anything but a catalogue plan is dropped", async () => {
+    const withPlan = await settle(() =>
+      signup.action(args(post("/signup", { email: "chose-pro@example.test", password: "a-long-enough-password", plan: "pro" }))),
+    );
+    expect(withPlan.headers.get("Location")).toBe("/pricing?plan=pro");
+    for (const plan of ["//evil.test", "platinum", "pro\r\nSet-Cookie: x=1", "<script>"]) {
+      const response = await settle(() =>
+        signup.action(args(post("/signup", { email: `chose-${Math.random().toString(36).slice(2)}@example.test`, password: "a-long-enough-password", plan }))),
+      );
+      expect(response.headers.get("Location")).toBe("/account");
+    }
+    // The signup page keeps a catalogue plan for its form, and the login page hands it to "Create an account".
+    expect(((await signup.loader(args(get("/signup?plan=pro")))) as { chosenPlan: unknown }).chosenPlan).toBe("pro");
+    expect(((await signup.loader(args(get("/signup?plan=%3Cb%3E")))) as { chosenPlan: unknown }).chosenPlan).toBeNull();
+    expect(((await login.loader(args(get(`/login?redirectTo=${encodeURIComponent("/pricing?plan=starter")}`)))) as { chosenPlan: unknown }).chosenPlan).toBe("starter");
+    expect(((await login.loader(args(get(`/login?redirectTo=${encodeURIComponent("/pricing?plan=gold")}`)))) as { chosenPlan: unknown }).chosenPlan).toBeNull();
+  });
+
   it("answers invalid fields with 400 and one error per field", async () => {
     const response = await settle(() => signup.action(args(post("/signup", { email: "stripe@demo.test", password: "a-long-enough-password" }))));
     expect(response.status).toBe(400);

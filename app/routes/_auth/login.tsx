@@ -3,6 +3,7 @@ import type { Route } from "./+types/login";
 import { INVALID_CREDENTIALS_MESSAGE, refusalInit, withRetryAfter } from "~/auth/auth.server.ts";
 import { readForm } from "~/http/form-body.ts";
 import { safeRedirectPath } from "~/http/safe-url.ts";
+import { chosenPlanOf } from "~/billing/chosen-plan.ts";
 import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
@@ -15,9 +16,11 @@ export const headers: Route.HeadersFunction = withRetryAfter;
 
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
-  const redirectTo = new URL(request.url).searchParams.get("redirectTo");
+  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "");
   return {
-    redirectTo: safeRedirectPath(redirectTo, ""),
+    redirectTo,
+    // "Create an account" keeps the plan chosen on the pricing page.
+    chosenPlan: chosenPlanOf(redirectTo),
     // Only where the demo users exist: development, emulated demos, or SEED_DEMO_DATA=1.
     demoEmails: services.config.seedDemoData ? DEMO_ACCOUNTS.map((account) => account.email) : null,
   };
@@ -84,7 +87,7 @@ export default function Login({ loaderData, actionData }: Route.ComponentProps) 
         <Link to="/forgot-password">Forgot your password?</Link>
       </p>
       <p>
-        New here? <Link to="/signup">Create an account</Link>
+        New here? <Link to={loaderData.chosenPlan ? `/signup?plan=${loaderData.chosenPlan}` : "/signup"}>Create an account</Link>
       </p>
       {loaderData.demoEmails ? (
         <aside className="card" aria-labelledby="demo-heading">

@@ -5,6 +5,8 @@ import { PASSWORD_MIN_LENGTH } from "~/auth/credentials.ts";
 import { requestInfoContext } from "~/http/request-info.ts";
 import { useFocusOnFailure } from "~/ui/use-focus-on-failure.ts";
 import { auth } from "~/services.server.ts";
+import { chosenPlan, pricingWith } from "~/billing/chosen-plan.ts";
+import { readForm } from "~/http/form-body.ts";
 
 export const meta: Route.MetaFunction = () => [{ title: "Create an account · PortalStack" }];
 
@@ -14,16 +16,19 @@ export const headers: Route.HeadersFunction = withRetryAfter;
 export async function loader({ request }: Route.LoaderArgs) {
   await auth.requireAnonymous(request);
   // The rule comes from the server's schema, so zod stays out of the browser bundle.
-  return { passwordMinLength: PASSWORD_MIN_LENGTH };
+  return { passwordMinLength: PASSWORD_MIN_LENGTH, chosenPlan: chosenPlan(new URL(request.url).searchParams.get("plan")) };
 }
 
 export async function action({ request, context }: Route.ActionArgs) {
+  // The plan chosen on the pricing page, if any (a catalogue id, else nothing): the new account goes back there.
+  const form = await readForm(request.clone());
+  const plan = chosenPlan(form?.get("plan"));
   const result = await auth.signup(request, context.get(requestInfoContext).clientAddress);
   if (!result.ok) {
     const refusal = "refusal" in result ? result.refusal : undefined;
     return data({ fieldErrors: result.fieldErrors, email: result.email, error: result.error }, refusalInit(refusal, 400));
   }
-  return redirect("/account", { headers: result.headers });
+  return redirect(plan ? pricingWith(plan) : "/account", { headers: result.headers });
 }
 
 export default function Signup({ loaderData, actionData }: Route.ComponentProps) {
@@ -47,6 +52,7 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
         </p>
       ) : null}
       <Form method="post" className="stack">
+        {loaderData.chosenPlan ? <input type="hidden" name="plan" value={loaderData.chosenPlan} /> : null}
         {/* A div, not a wrapping label: the error and hint stay out of the field's accessible name. */}
         <div className="field">
           <label htmlFor="signup-email">Email</label>
@@ -98,7 +104,8 @@ export default function Signup({ loaderData, actionData }: Route.ComponentProps)
         </button>
       </Form>
       <p>
-        Already have an account? <Link to="/login">Log in</Link>
+        Already have an account?{" "}
+        <Link to={loaderData.chosenPlan ? `/login?redirectTo=${encodeURIComponent(pricingWith(loaderData.chosenPlan))}` : "/login"}>Log in</Link>
       </p>
     </main>
   );
