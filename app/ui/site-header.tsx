@@ -63,6 +63,10 @@ export function SiteHeader({
   );
 }
 
+/** How the switcher names an organisation: the user's personal one is marked. */
+const name = (organization: { name: string; personal: boolean }) =>
+  organization.personal ? `${organization.name} (you)` : organization.name;
+
 /**
  * The current organisation and a switch between the user's organisations: a plain form (a select and a button),
  * so it works without JavaScript and with the keyboard; `POST /orgs/switch` answers with a 303 back to the account page.
@@ -73,8 +77,6 @@ function OrganizationSwitcher({
   organizations: NonNullable<HeaderOrganizations>;
 }) {
   const { current, list } = organizations;
-  const name = (organization: { name: string; personal: boolean }) =>
-    organization.personal ? `${organization.name} (you)` : organization.name;
   return (
     <span className="org-switcher">
       {list.length > 1 ? (
