@@ -59,7 +59,7 @@ const DOORS = [
 describe(`every generated body (${NUM_RUNS} per door) to the organisation doors gets a status the SPEC lists, never a 500`, () => {
   for (const door of DOORS) {
     test(
-      door.label,
+      `${door.label}`,
       async () => {
         const a = arbitraries(app.origin);
         const value = fc.oneof(
