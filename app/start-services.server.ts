@@ -107,8 +107,9 @@ export async function startServices(
     reconcileMinutes > 0
       ? {
           handlers: { [RECONCILE_JOB_KIND]: async () => void (await reconciler.reconcileOnce(stopping.signal)) },
-          // One run per interval across instances, one at a time; a run may take the whole interval.
-          schedules: [{ kind: RECONCILE_JOB_KIND, period: { minutes: reconcileMinutes }, leaseSeconds: reconcileMinutes * 60 }],
+          // One run per interval across instances, one at a time, the first at the end of the first interval;
+          // a run may take the whole interval.
+          schedules: [{ kind: RECONCILE_JOB_KIND, period: { minutes: reconcileMinutes }, leaseSeconds: reconcileMinutes * 60, atPeriodEnd: true }],
         }
       : { handlers: {}, schedules: [] };
   const jobs = createJobRunner({

@@ -148,8 +148,9 @@ describe.each(PROVIDER_IDS)("checkout with %s active", (provider) => {
     expect(wire.userIds.length).toBe(provider === "stripe" ? 3 : 1);
     expect(wire.email).toBe(email);
     expect(wire.plan).toBe(DEMO_PLAN_PROVIDER_IDS[provider].pro);
-    // Stripe fills in its template, so the return names the session (issue 16: confirmation without waiting).
-    expect(wire.successUrl).toBe(`${APP}/account?checkout=success${provider === "stripe" ? "&session_id={CHECKOUT_SESSION_ID}" : ""}`);
+    // Each provider fills in its template, so the return names the checkout (issue 16: confirmation without waiting).
+    const reference = { stripe: "&session_id={CHECKOUT_SESSION_ID}", polar: "&checkout_id={CHECKOUT_ID}", lemonsqueezy: "&order_id=[order_id]" }[provider];
+    expect(wire.successUrl).toBe(`${APP}/account?checkout=success${reference}`);
     // What only some providers take: Stripe's subscription mode and new-customer email, Lemon Squeezy's store.
     expect(wire).toMatchObject(PROVIDER_SPECIFIC[provider]);
   });

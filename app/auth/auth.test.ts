@@ -6,6 +6,7 @@ import { hashPassword } from "./password.server.ts";
 import { get, post } from "../../tests/requests.ts";
 import { countingKdf } from "../../tests/counting-kdf.ts";
 import { createPasswordHashing } from "./password-hashing.server.ts";
+import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 const PASSWORD = "portal-demo-pass";
 
@@ -49,12 +50,23 @@ async function signIn(): Promise<string> {
   return cookieFrom(result.headers);
 }
 
+/** What the session statement answers for a user with no billing yet: their personal organisation, owned. */
+function signedIn(user: { id: string; email: string }) {
+  return {
+    ...user,
+    sessionId: expect.any(String),
+    organization: { id: personalOrganizationId(user.id), name: "Personal", personal: true, role: "owner" },
+    customers: [],
+    subscriptions: [],
+  };
+}
+
 describe("login", () => {
   it("signs in with the right password and answers with the session cookie", async () => {
     const result = await auth.login(post("/login", { email: stella.email, password: PASSWORD }));
     expect(result).toMatchObject({ ok: true, user: stella });
     if (!result.ok) return;
-    expect(await auth.getUser(get("/account", cookieFrom(result.headers)))).toEqual({ ...stella, customers: [] });
+    expect(await auth.getUser(get("/account", cookieFrom(result.headers)))).toEqual(signedIn(stella));
   });
 
   it("finds the account whatever the case and spacing of the email", async () => {
@@ -128,7 +140,7 @@ describe("signup", () => {
     const result = await auth.signup(post("/signup", { email: " New.User@Example.test", password: "a-long-enough-password" }));
     expect(result).toMatchObject({ ok: true, user: { email: "new.user@example.test" } });
     if (!result.ok) return;
-    expect(await auth.getUser(get("/account", cookieFrom(result.headers)))).toEqual({ ...result.user, customers: [] });
+    expect(await auth.getUser(get("/account", cookieFrom(result.headers)))).toEqual(signedIn(result.user));
     const { hash } = await prisma.password.findUniqueOrThrow({ where: { userId: result.user.id } });
     expect(hash).toMatch(/^\$scrypt\$/);
     expect(hash).not.toContain("a-long-enough-password");
@@ -180,7 +192,7 @@ describe("logout", () => {
 
 describe("requireUser", () => {
   it("returns the signed-in user", async () => {
-    expect(await auth.requireUser(get("/account", await signIn()))).toEqual({ ...stella, customers: [] });
+    expect(await auth.requireUser(get("/account", await signIn()))).toEqual(signedIn(stella));
   });
 
   it("sends a signed-out visitor to log in, and back to the page they asked for", async () => {

@@ -73,7 +73,7 @@ describe("configuration", () => {
   test("emulated mode uses the demo catalogue's plan ids unless others are configured", () => {
     const config = parseConfig({ STRIPE_PRICE_PRO: "price_mine" });
     expect(config.billing.emulated).toBe(true);
-    expect(config.billing.stripe.plans).toEqual({ starter: "price_emulated_starter", pro: "price_mine" });
+    expect(config.billing.stripe.plans).toEqual({ starter: "price_emulated_starter", pro: "price_mine", team: "price_emulated_team" });
     expect(config.billing.lemonsqueezy.storeId).toBe("90001");
     expect(parseConfig({ STRIPE_SECRET_KEY: "sk_test_real" }).billing.stripe.plans).toEqual({});
   });

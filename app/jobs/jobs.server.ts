@@ -94,6 +94,11 @@ export type Schedule = {
   payload?: unknown;
   /** How long one run may take before pg-boss counts it as dead and retries it; one period's run by default. */
   leaseSeconds?: number;
+  /**
+   * A period's run waits for the period's end instead of running when it is first offered (the reconciler: a start
+   * or a deploy is no reason to read every customer from the providers; its first run is one interval later).
+   */
+  atPeriodEnd?: boolean;
 };
 
 export type JobRunnerOptions = {
@@ -188,7 +193,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     for (const schedule of schedules) {
       // One job per slot ever (pg-boss's unique index on the slot and key, kept while the finished job is kept).
       const data: JobData = { payload: schedule.payload ?? {} };
-      await boss.send(schedule.kind, data, { singletonKey: schedule.kind, singletonSeconds: periodSeconds(schedule) });
+      const seconds = periodSeconds(schedule);
+      // pg-boss's slots are whole multiples of the period since the epoch: this slot ends at the next multiple.
+      const startAfter = schedule.atPeriodEnd ? new Date((Math.floor(Date.now() / 1000 / seconds) + 1) * seconds * 1000) : undefined;
+      await boss.send(schedule.kind, data, { singletonKey: schedule.kind, singletonSeconds: seconds, ...(startAfter ? { startAfter } : {}) });
     }
   }
 
