@@ -30,10 +30,6 @@ if (customer) {
     await database.prisma.customer.create({
       data: { organizationId: personalOrganizationId(user.id), provider, providerCustomerId: customer.providerCustomerId },
     });
-    // Billing belongs to the user's personal organisation (made with the user's row, ADR 028).
-    await database.prisma.customer.create({
-      data: { organizationId: personalOrganizationId(user.id), provider, providerCustomerId: customer.providerCustomerId },
-    });
   } finally {
     await database.close();
   }
