@@ -113,27 +113,28 @@ test("a subscription cancelled silently at the provider shows as cancelled after
   await page.getByRole("button", { name: /sign up|create account/i }).click();
   await expect(page).toHaveURL(`${APP}/account`);
   await page.goto(`${APP}/pricing`);
-  await page.getByRole("button", { name: "Choose Pro" }).click();
+  // Starter: Pro's first checkout starts a trial (issue 18); this is about a paid subscription.
+  await page.getByRole("button", { name: "Choose Starter" }).click();
   await expect(page).toHaveURL((url) => url.origin === EMULATOR);
   await page.getByRole("button", { name: /^Pay / }).click();
   // The success URL names the checkout (confirmation on return): ?checkout=success&session_id=…
   await expect(page).toHaveURL((url) => url.origin === APP && url.pathname === "/account" && url.searchParams.get("checkout") === "success");
   await page.goto(`${APP}/account`);
-  await reloadUntilSummary(page, new RegExp(`^Pro, active, renews on ${DATE}$`));
+  await reloadUntilSummary(page, new RegExp(`^Starter, active, renews on ${DATE}$`));
 
-  const summaries = (await (await fetch(`${EMULATOR}/__emulator/subscriptions?provider=stripe`)).json()) as { id: string; customerId: string; metadata: { user_id?: string } }[];
-  subscriptionId = summaries.find((summary) => summary.metadata.user_id !== undefined && !summary.id.startsWith("sub_Demo"))!.id;
+  const summaries = (await (await fetch(`${EMULATOR}/__emulator/subscriptions?provider=stripe`)).json()) as { id: string; customerId: string; metadata: { organization_id?: string } }[];
+  subscriptionId = summaries.find((summary) => summary.metadata.organization_id !== undefined && !summary.id.startsWith("sub_Demo"))!.id;
   expect(await (await silently("cancel")).json()).toEqual({ outcome: "changed" });
   // No webhook was sent: the app still says what it knew.
   await page.reload();
-  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Pro, active, renews on ${DATE}$`));
+  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Starter, active, renews on ${DATE}$`));
 
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/billing-sync.ts", "--email", email], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl.href, PAYMENT_EMULATOR: "1", PAYMENT_EMULATOR_URL: EMULATOR },
   });
   expect(stdout).toContain(`${subscriptionId}\tcancelAtPeriodEnd\tfalse -> true`);
   await page.reload();
-  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Pro, cancels on ${DATE}$`));
+  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Starter, cancels on ${DATE}$`));
 });
 
 test("a silent resume at the provider shows after the reconciler's interval", async ({ page }) => {
@@ -145,8 +146,8 @@ test("a silent resume at the provider shows after the reconciler's interval", as
   await page.getByLabel("Password").fill("a-long-enough-password");
   await page.getByRole("button", { name: /sign in|log in/i }).click();
   await expect(page).toHaveURL(`${APP}/account`);
-  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Pro, cancels on ${DATE}$`));
+  await expect(page.getByTestId("subscription-summary")).toHaveText(new RegExp(`^Starter, cancels on ${DATE}$`));
 
   expect(await (await silently("resume")).json()).toEqual({ outcome: "changed" });
-  await reloadUntilSummary(page, new RegExp(`^Pro, active, renews on ${DATE}$`), 30_000);
+  await reloadUntilSummary(page, new RegExp(`^Starter, active, renews on ${DATE}$`), 30_000);
 });

@@ -86,6 +86,8 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByLabel("Email").fill(freshEmail("trial"));
       await page.getByLabel("Password").fill("a-long-enough-password");
       await page.getByRole("button", { name: "Create account" }).click();
+      // Signed in once the account page is there (with JavaScript the sign-up is a fetch; going on earlier raced it).
+      await expect(page).toHaveURL(/\/account$/);
       await page.goto("/pricing");
       await expect(page.getByTestId("trial-pro")).toHaveText("14-day free trial on your first subscription");
       await page.getByRole("button", { name: "Choose Pro" }).click();

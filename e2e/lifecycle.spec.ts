@@ -60,9 +60,12 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByText(`Emulated ${PROVIDER_NAMES[provider]}`)).toBeVisible();
       // The provider's webhooks are late: the app must not claim a subscription it has not heard of.
       await emulator.holdWebhooks();
+      // Stripe: the return is confirmed by asking the provider (issue 16). Polar and Lemon Squeezy are confirmed that
+      // way too (e2e/billing-truth.spec.ts); here their provider does not answer at the return (the confirmation
+      // and its one retry fail), so the page says it is confirming and asks again until the webhooks arrive.
+      if (provider !== "stripe") await emulator.failNext({ status: 503, times: 2 });
       await page.getByRole("button", { name: /^Pay / }).click();
 
-      // Stripe's return names its checkout session (issue 16: confirmation without waiting).
       await expect(page).toHaveURL((url) => url.href.startsWith(`${app.baseURL}/account?checkout=success`));
       await expect(page.getByTestId("account-email")).toHaveText(email);
       const confirming = page.getByText("We are confirming your subscription with the payment provider.");
