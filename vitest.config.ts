@@ -53,7 +53,8 @@ export default defineConfig({
         test: {
           name: "postgres",
           execArgv: ["--liftoff-only"],
-          maxWorkers: 2,
+          // Two by default; one when `npm test` runs it beside the browser suite (tests/support/run-all.ts).
+          maxWorkers: Number(process.env.TEST_POSTGRES_WORKERS ?? 2),
           testTimeout: 30_000,
           hookTimeout: 30_000,
           include: databaseTestFiles(),
