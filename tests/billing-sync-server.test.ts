@@ -81,12 +81,13 @@ describe.skipIf(!serverUrl)("billing state from the providers, on the running se
     const checkout = await fetch(`${app.address}/api/payments/checkout`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Cookie: cookie, Origin: app.address },
-      body: JSON.stringify({ plan: "pro" }),
+      // Starter: Pro's first checkout starts a trial (issue 18); this is about a paid subscription.
+      body: JSON.stringify({ plan: "starter" }),
     });
     const { url } = (await checkout.json()) as { url: string };
     expect((await pay(url)).status).toBe(303);
-    const subscriptions = (await (await fetch(`${EMULATOR}/__emulator/subscriptions?provider=stripe`)).json()) as { id: string; metadata: { user_id?: string } }[];
-    subscriptionId = subscriptions.find((subscription) => subscription.metadata.user_id !== undefined && !subscription.id.startsWith("sub_Demo"))!.id;
+    const subscriptions = (await (await fetch(`${EMULATOR}/__emulator/subscriptions?provider=stripe`)).json()) as { id: string; metadata: { organization_id?: string } }[];
+    subscriptionId = subscriptions.find((subscription) => subscription.metadata.organization_id !== undefined && !subscription.id.startsWith("sub_Demo"))!.id;
     expect(await portalOpens()).toBe(true);
 
     await app.stop();

@@ -74,7 +74,10 @@ describe.skipIf(!serverUrl)("instances started at the same moment on one new Pos
     expect(users).toEqual(demoEmails.map((email) => ({ email, passwords: 1 })));
     const customers = await query<{ email: string; provider: string; providerCustomerId: string }>(
       databaseUrl,
-      `SELECT u.email, c.provider::text, c."providerCustomerId" FROM "Customer" c JOIN "User" u ON u.id = c."userId" ORDER BY u.email`,
+      // A customer belongs to an organisation (ADR 028): its owner's email names it (Acme's is team@demo.test).
+      `SELECT u.email, c.provider::text, c."providerCustomerId" FROM "Customer" c
+         JOIN "Membership" m ON m."organizationId" = c."organizationId" AND m.role = 'owner'
+         JOIN "User" u ON u.id = m."userId" ORDER BY u.email`,
     );
     expect(customers).toEqual(
       DEMO_ACCOUNTS.flatMap((account) => (account.customer ? [{ email: account.email, ...account.customer }] : [])).toSorted(

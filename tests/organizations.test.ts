@@ -123,7 +123,7 @@ describe("the rules (authorization.ts)", () => {
     for (const action of [
       { kind: "view" },
       { kind: "manage-billing" },
-      { kind: "invite" },
+      { kind: "invite", personal: false },
     ] as const) {
       expect(authorize(null, action)).toEqual({
         ok: false,
@@ -134,6 +134,13 @@ describe("the rules (authorization.ts)", () => {
 });
 
 describe("organisations", () => {
+  test("nobody is invited into a personal organisation: a clear refusal, no invitation stored", async () => {
+    const alice = await person("solo");
+    const result = await orgs().invite(alice.id, personalOrganizationId(alice.id), { email: "friend@example.test", role: "member" });
+    expect(result).toMatchObject({ ok: false, status: 409 });
+    expect(await prisma().invitation.count({ where: { organizationId: personalOrganizationId(alice.id) } })).toBe(0);
+  });
+
   test("signup makes a personal organisation, owned by the user, and the session acts for it", async () => {
     const alice = await person("alice");
     const user = await services.auth.getUser(

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { ensureJobSchema, overDriver } from "~/jobs/job-schema.server.ts";
+import { ensureJobSchema, JOB_SCHEMA_LOCK_KEY, overDriver } from "~/jobs/job-schema.server.ts";
 import { Client, Pool, type ClientBase, type ClientConfig } from "pg";
 import { PrismaClient } from "~/db/generated/client.ts";
 import { lockDataDir } from "~/db/embedded-lock.server.ts";
@@ -210,8 +210,15 @@ async function openOverWire(
   let applied: string[];
   try {
     ({ applied } = await applyMigrations(pgClientExecutor(migrationClient), options.migrationsDir));
-    // pg-boss's schema (the job runner, ADR 027) is part of every database the app opens, like a migration.
-    await ensureJobSchema(overDriver(migrationClient, { oneConnection: true }));
+    // pg-boss's schema (the job runner, ADR 027) is part of every database the app opens, like a migration. Its
+    // install begins with CREATE SCHEMA IF NOT EXISTS, which is not safe against another instance starting at the
+    // same moment (a unique violation on pg_namespace, tests/demo-seed.test.ts): one instance at a time.
+    await migrationClient.query("SELECT pg_advisory_lock($1)", [JOB_SCHEMA_LOCK_KEY]);
+    try {
+      await ensureJobSchema(overDriver(migrationClient, { oneConnection: true }));
+    } finally {
+      await migrationClient.query("SELECT pg_advisory_unlock($1)", [JOB_SCHEMA_LOCK_KEY]).catch(() => undefined);
+    }
   } finally {
     await migrationClient.end();
   }

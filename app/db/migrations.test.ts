@@ -72,8 +72,22 @@ const server: Backend = {
       async withPrismaEngine(work) {
         // Prisma's engine keeps its advisory lock until its connection ends, as when `prisma migrate deploy` exits.
         const pool = new Pool({ connectionString: url.toString() });
+        const factory = new PrismaPg(pool);
+        // PrismaPg's executeScript splits a script on every ";", inside dollar-quoted PL/pgSQL bodies too (the
+        // organisations migration's trigger function). Prisma's native engine, which `prisma migrate deploy` runs
+        // with prisma.config.ts's URL, sends a migration whole, as PostgreSQL's simple query takes it: so does this.
+        const whole = async (adapter: Awaited<ReturnType<PrismaPg["connect"]>>) =>
+          Object.assign(adapter, { executeScript: async (script: string) => void (await pool.query(script)) });
         try {
-          return await withEngine(new PrismaPg(pool), work);
+          return await withEngine(
+            {
+              provider: factory.provider,
+              adapterName: factory.adapterName,
+              connect: async () => whole(await factory.connect()),
+              connectToShadowDb: async () => whole(await factory.connectToShadowDb()),
+            },
+            work,
+          );
         } finally {
           await pool.end();
         }

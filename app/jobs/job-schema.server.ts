@@ -3,6 +3,9 @@ import { PgBoss, type Db } from "pg-boss";
 /** The PostgreSQL schema pg-boss keeps its tables in, beside ours (ADR 027). */
 export const JOB_SCHEMA = "pgboss";
 
+/** The session advisory lock that lets one starting instance at a time install or upgrade pg-boss's schema. */
+export const JOB_SCHEMA_LOCK_KEY = 7_202_612_070;
+
 /** The minimal driver pg-boss needs: node-postgres's `query` (a pool, or one client). */
 export type QueryDriver = { query(config: { text: string; values?: unknown[] }): Promise<unknown> };
 

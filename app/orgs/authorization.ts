@@ -13,13 +13,13 @@ import type { Role } from "./billing-owner.ts";
 export type OrgAction =
   | { kind: "view" }
   | { kind: "manage-billing" }
-  | { kind: "invite" }
+  | { kind: "invite"; personal: boolean }
   | { kind: "change-role"; target: { role: Role }; to: Role; owners: number }
   | { kind: "remove"; target: { role: Role } }
   | { kind: "leave"; personal: boolean; owners: number };
 
-/** Why an action is refused; `last-owner` and `personal` are 409s with their own sentence. */
-export type Refusal = "not-found" | "forbidden" | "last-owner" | "personal";
+/** Why an action is refused; `last-owner`, `personal` and `personal-invite` are 409s with their own sentence. */
+export type Refusal = "not-found" | "forbidden" | "last-owner" | "personal" | "personal-invite";
 
 export type Decision = { ok: true } | { ok: false; refusal: Refusal };
 
@@ -32,8 +32,11 @@ export function authorize(membership: { role: Role } | null, action: OrgAction):
     case "view":
       return allow();
     case "manage-billing":
-    case "invite":
       return MANAGERS.includes(role) ? allow() : refuse("forbidden");
+    case "invite":
+      if (!MANAGERS.includes(role)) return refuse("forbidden");
+      // A personal organisation is its user's alone: a team is a new organisation (POST /orgs).
+      return action.personal ? refuse("personal-invite") : allow();
     case "change-role": {
       if (!MANAGERS.includes(role)) return refuse("forbidden");
       // Only owners make owners, and only owners change an owner's role.
@@ -61,6 +64,7 @@ export const REFUSAL_STATUS: Record<Refusal, 403 | 404 | 409> = {
   forbidden: 403,
   "last-owner": 409,
   personal: 409,
+  "personal-invite": 409,
 };
 
 /** What a person reads for each refusal. */
@@ -69,6 +73,7 @@ export const REFUSAL_MESSAGE: Record<Refusal, string> = {
   forbidden: "Your role in this organisation does not allow that.",
   "last-owner": "An organisation needs an owner: make someone else an owner first.",
   personal: "Your personal organisation cannot be left.",
+  "personal-invite": "Your personal organisation is yours alone: create an organisation to invite people.",
 };
 
 /** The billing doors' sentence for a member who is not an owner or admin (SPEC). */

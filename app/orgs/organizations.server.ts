@@ -298,7 +298,7 @@ export function createOrganizationService(deps: {
       const result = await prisma.$transaction(
         async (tx): Promise<OrgResult<{ url: string; email: string }>> => {
           const membership = await lockedMembership(tx, id, userId);
-          const refused = check(membership, { kind: "invite" });
+          const refused = check(membership, { kind: "invite", personal: membership?.organization.personal ?? false });
           if (refused || !membership) return refused ?? notFound();
           const email = EmailSchema.safeParse(input.email);
           if (!email.success)

@@ -1,14 +1,14 @@
 -- Organisations become the billing owner (issue 17, ADR 028). Every existing user gets a personal
--- organisation (owner); their customers, subscriptions and billing activity move to it; each session
+-- organisation (owner), their customers, subscriptions and billing activity move to it, each session
 -- acts for it. Written to be idempotent: run a second time (a restored ledger, a hand re-run) it
 -- changes nothing. Personal organisations take a deterministic id ('personal_' || user id), so the
 -- move can find them again without a lookup table.
 
 -- CreateEnum
-DO $$ BEGIN
+DO $move$ BEGIN
   CREATE TYPE "MembershipRole" AS ENUM ('owner', 'admin', 'member');
 EXCEPTION WHEN duplicate_object THEN NULL;
-END $$;
+END $move$;
 
 -- CreateTable
 CREATE TABLE IF NOT EXISTS "Organization" (
@@ -103,7 +103,7 @@ ALTER TABLE "Customer" ADD COLUMN IF NOT EXISTS "organizationId" TEXT;
 ALTER TABLE "Subscription" ADD COLUMN IF NOT EXISTS "organizationId" TEXT;
 ALTER TABLE "BillingActivity" ADD COLUMN IF NOT EXISTS "organizationId" TEXT;
 
-DO $$
+DO $move$
 DECLARE
   owned TEXT;
 BEGIN
@@ -120,13 +120,13 @@ BEGIN
       EXECUTE format('ALTER TABLE %I DROP COLUMN "userId"', owned);
     END IF;
   END LOOP;
-END $$;
+END $move$;
 
 ALTER TABLE "Customer" ALTER COLUMN "organizationId" SET NOT NULL;
 ALTER TABLE "Subscription" ALTER COLUMN "organizationId" SET NOT NULL;
 ALTER TABLE "BillingActivity" ALTER COLUMN "organizationId" SET NOT NULL;
 
--- Dropping the columns dropped their indexes; these replace them.
+-- Dropping the columns dropped their indexes, these replace them.
 DROP INDEX IF EXISTS "BillingActivity_userId_createdAt_idx";
 DROP INDEX IF EXISTS "Customer_userId_provider_key";
 DROP INDEX IF EXISTS "Subscription_userId_idx";
@@ -135,7 +135,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS "Customer_organizationId_provider_key" ON "Cus
 CREATE INDEX IF NOT EXISTS "Subscription_organizationId_idx" ON "Subscription"("organizationId");
 
 -- AddForeignKey (each once)
-DO $$ BEGIN
+DO $move$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Membership_organizationId_fkey') THEN
     ALTER TABLE "Membership" ADD CONSTRAINT "Membership_organizationId_fkey" FOREIGN KEY ("organizationId") REFERENCES "Organization"("id") ON DELETE CASCADE ON UPDATE CASCADE;
   END IF;
@@ -160,4 +160,4 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'BillingActivity_organizationId_fkey') THEN
     ALTER TABLE "BillingActivity" ADD CONSTRAINT "BillingActivity_organizationId_fkey" FOREIGN KEY ("organizationId") REFERENCES "Organization"("id") ON DELETE CASCADE ON UPDATE CASCADE;
   END IF;
-END $$;
+END $move$;
