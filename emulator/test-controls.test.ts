@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DEMO_SUBSCRIPTIONS } from "./demo-subscriptions.ts";
+import { DEMO_SUBSCRIPTIONS, demoSubscriptions } from "./demo-subscriptions.ts";
 import { APP, eventType, startReceiver, verify, type Receiver } from "./lifecycle-test-kit.ts";
 import { startProviderEmulator, type ProviderEmulator } from "./provider-emulator.ts";
 import type { DeliveryRecord } from "./webhook-delivery.ts";
@@ -20,6 +20,8 @@ afterAll(async () => {
 beforeEach(async () => {
   await emulator.lifecycle.delivery.idle();
   emulator.reset();
+  // reset() keeps subscriptions, and tests here cancel or switch the demo ones: each test starts from them as seeded.
+  for (const subscription of demoSubscriptions(Date.now())) emulator.lifecycle.subscriptions.add(subscription, { silent: true });
   receiver.reset();
   secrets = emulator.lifecycle.registerWebhooks(receiver.url);
 });

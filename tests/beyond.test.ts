@@ -1,5 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parseConfig } from "~/config/env.server.ts";
+import type { Database } from "~/db/database.server.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { findCustomer } from "../emulator/customers.ts";
@@ -17,11 +18,16 @@ const STRIPE_USER = DEMO_ACCOUNTS[0];
 const PAST_DUE_USER = DEMO_ACCOUNTS[3];
 const LEMON_USER = DEMO_ACCOUNTS[2];
 
-async function start(env: Record<string, string>): Promise<Services> {
+async function start(env: Record<string, string>, database?: Database): Promise<Services> {
   return startServices(
     parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_EMULATOR: "1", RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0", ...env }),
-    { database: await createTestDatabase() },
+    { database: database ?? (await createTestDatabase()) },
   );
+}
+
+/** The database for services that must leave it open: the suite that made it closes it after its last services. */
+function keptOpen(database: Database): Database {
+  return { ...database, close: async () => {} };
 }
 
 async function signIn(services: Services, email: string, password = DEMO_PASSWORD): Promise<string> {
@@ -135,16 +141,30 @@ describe("Stripe deep links and language", () => {
 
 describe("Lemon Squeezy deep links", () => {
   let services: Services;
-  let secondCookie: string;
+  let secondCookie = "";
   const SECOND_SUBSCRIPTION = "535353";
 
+  let database: Database;
   beforeAll(async () => {
-    services = await start({ PAYMENT_PROVIDER: "lemonsqueezy" });
-    // A second subscriber, at the emulator and in our database, as a checkout would have made them.
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  // Services of their own for each test, on the suite's database: the adapter keeps the deep links it fetched for as
+  // long as it runs (a test counts the calls a cold one makes), and the emulator logs every call.
+  beforeEach(async () => {
+    services = await start({ PAYMENT_PROVIDER: "lemonsqueezy" }, keptOpen(database));
+    // A second subscriber, at the emulator and (once: the database outlives the services) in our database, as a
+    // checkout would have made them.
     const lifecycle = services.emulator!.lifecycle;
     const template = lifecycle.subscriptions.get("lemonsqueezy", LEMON_USER.subscription.providerSubscriptionId)!;
     const customer = findCustomer("lemonsqueezy", EMULATOR_ONLY_CUSTOMER_IDS.lemonSqueezySecondSubscriber)!;
     lifecycle.subscriptions.add({ ...structuredClone(template), id: SECOND_SUBSCRIPTION, customer });
+    if (!secondCookie) secondCookie = await signUpSecondSubscriber(customer.id);
+  });
+  afterEach(() => services.stop());
+
+  async function signUpSecondSubscriber(customerId: string): Promise<string> {
     const signup = await services.auth.signup(
       new Request(`${APP}/signup`, {
         method: "POST",
@@ -154,21 +174,20 @@ describe("Lemon Squeezy deep links", () => {
     );
     if (!signup.ok) throw new Error("could not sign up");
     const { prisma } = services.database;
-    await prisma.customer.create({ data: { organizationId: personalOrganizationId(signup.user.id), provider: "lemonsqueezy", providerCustomerId: customer.id } });
+    await prisma.customer.create({ data: { organizationId: personalOrganizationId(signup.user.id), provider: "lemonsqueezy", providerCustomerId: customerId } });
     await prisma.subscription.create({
       data: {
         organizationId: personalOrganizationId(signup.user.id),
         provider: "lemonsqueezy",
         providerSubscriptionId: SECOND_SUBSCRIPTION,
-        providerCustomerId: customer.id,
+        providerCustomerId: customerId,
         plan: "pro",
         status: "active",
         providerUpdatedAt: new Date(),
       },
     });
-    secondCookie = signup.headers.get("Set-Cookie")!.split(";")[0]!;
-  });
-  afterAll(() => services.stop());
+    return signup.headers.get("Set-Cookie")!.split(";")[0]!;
+  }
 
   test("each user gets the update-payment link of their own subscription, even right after another user's", async () => {
     const lenaCookie = await signIn(services, LEMON_USER.email);

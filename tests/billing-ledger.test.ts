@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { parseEventsArguments, parseReplayArguments, runReplayCommand } from "~/billing/ledger/ledger-command.server.ts";
 import { DEMO_PLAN_PROVIDER_IDS } from "~/billing/plans.ts";
 import { PROVIDER_IDS, type ProviderId } from "~/billing/providers/provider.ts";
@@ -30,6 +30,11 @@ beforeAll(async () => {
   );
 }, 60_000);
 afterAll(() => services.stop());
+// Tests read the ledger as a whole (a provider's first event, every unlinked or failed one, `replay --unlinked`):
+// each starts from an empty one, not from the events an earlier test left (a pruned payload, a stale unlinked one).
+beforeEach(async () => {
+  await services.database.prisma.webhookEvent.deleteMany();
+});
 
 const prisma = () => services.database.prisma;
 let n = 0;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { createBillingPortal } from "~/billing/portal.server.ts";
 import { PROVIDER_IDS, type BillingProvider, type ProviderId } from "~/billing/providers/provider.ts";
 import { SUBSCRIPTION_STATUSES } from "~/billing/subscription-status.ts";
@@ -78,6 +78,16 @@ describe("data model", () => {
 
 // Seeding hashes one password per demo user (a memory-hard KDF): seconds, not milliseconds.
 describe("demo seed", { timeout: 60_000 }, () => {
+  // Each test seeds the demo billing rows anew: a test here changes a seeded subscription, which a later seed keeps.
+  // The demo users stay (seeding them again would only hash their password again).
+  beforeEach(async () => {
+    const billed = (DEMO_ACCOUNTS as readonly DemoAccount[]).flatMap(({ customer, subscription }) => (customer && subscription ? [{ customer, subscription }] : []));
+    await database.prisma.subscription.deleteMany({
+      where: { OR: billed.map(({ customer, subscription }) => ({ provider: customer.provider, providerSubscriptionId: subscription.providerSubscriptionId })) },
+    });
+    await database.prisma.customer.deleteMany({ where: { OR: billed.map(({ customer }) => customer) } });
+  });
+
   test("seeds the SPEC's demo users with their customers and subscriptions, past due included", async () => {
     await seedDemoAccounts(database.prisma);
     for (const account of DEMO_ACCOUNTS) {
