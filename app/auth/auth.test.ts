@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../tests/database.ts";
 import type { PrismaClient } from "~/db/generated/client.ts";
 import { createAuth, EMAIL_TAKEN_MESSAGE, INVALID_CREDENTIALS_MESSAGE, type Auth } from "./auth.server.ts";
-import { hashPassword } from "./password.server.ts";
+import { hashPassword, LOW_COST_SCRYPT_PARAMS } from "./password.server.ts";
 import { get, post } from "../../tests/requests.ts";
 import { countingKdf } from "../../tests/counting-kdf.ts";
 import { createPasswordHashing } from "./password-hashing.server.ts";
@@ -18,9 +18,17 @@ let stella: { id: string; email: string };
 beforeAll(async () => {
   database = await createTestDatabase();
   prisma = database.prisma;
-  auth = createAuth({ prisma, read: database.read, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
+  // These tests are about sessions and answers, not the KDF's cost: hashes at the low test cost (ADR 026), as the
+  // suites' apps use. The tests about the cost itself (rehashing, the KDF run for an unknown email) keep the real one.
+  auth = createAuth({
+    prisma,
+    read: database.read,
+    sessionSecrets: ["test-session-secret-0123456789abcdef"],
+    secureCookie: false,
+    passwordHashing: createPasswordHashing({ params: LOW_COST_SCRYPT_PARAMS }),
+  });
   stella = await prisma.user.create({
-    data: { email: "stella@example.test", password: { create: { hash: await hashPassword(PASSWORD) } } },
+    data: { email: "stella@example.test", password: { create: { hash: await hashPassword(PASSWORD, LOW_COST_SCRYPT_PARAMS) } } },
     select: { id: true, email: true },
   });
 });
@@ -111,10 +119,12 @@ describe("login", () => {
     const user = await prisma.user.create({
       data: { email: "old@example.test", password: { create: { hash: await hashPassword(PASSWORD, { logN: 14, r: 8, p: 1 }) } } },
     });
-    expect((await auth.login(post("/login", { email: "old@example.test", password: PASSWORD }))).ok).toBe(true);
+    // At the parameters the app ships with.
+    const shipped = createAuth({ prisma, read: database.read, sessionSecrets: ["test-session-secret-0123456789abcdef"], secureCookie: false });
+    expect((await shipped.login(post("/login", { email: "old@example.test", password: PASSWORD }))).ok).toBe(true);
     const { hash } = await prisma.password.findUniqueOrThrow({ where: { userId: user.id } });
     expect(hash.startsWith("$scrypt$ln=16,r=8,p=1$")).toBe(true);
-    expect((await auth.login(post("/login", { email: "old@example.test", password: PASSWORD }))).ok).toBe(true);
+    expect((await shipped.login(post("/login", { email: "old@example.test", password: PASSWORD }))).ok).toBe(true);
   });
 });
 
