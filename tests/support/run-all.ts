@@ -1,12 +1,14 @@
 import { spawn } from "node:child_process";
 
 /**
- * `npm test`: every test. Types, lint and the production build first (side by side); then Vitest's unit and
- * hostile projects on the embedded database; then Playwright and, beside it, when TEST_DATABASE_URL names a
+ * `npm test`: every test. Types, lint and the production build first (side by side); then, side by side,
+ * Vitest's unit and hostile projects on the embedded database, Playwright, and, when TEST_DATABASE_URL names a
  * PostgreSQL server, the database tests again there (SPEC "Setup": database tests run on the embedded
- * database by default and also on a server when it is set). A step's output is printed whole when it ends, so
- * two steps' lines never interleave; a table of the steps' times ends the run. The exit status is 1 when any
- * step failed.
+ * database by default and also on a server when it is set). Side by side because none of them fills two cores
+ * alone (the browser suite mostly waits on pages and webhooks, the PostgreSQL pass on its server): together
+ * they keep both busy and end at about the same time (docs/decisions/026, its second amendment). A step's
+ * output is printed whole when it ends, so two steps' lines never interleave; a table of the steps' times ends
+ * the run. The exit status is 1 when any step failed.
  */
 
 type Step = { name: string; script: string; env?: Record<string, string | undefined> };
@@ -22,14 +24,11 @@ const stages: Step[][] = [
     { name: "lint", script: "lint" },
     { name: "production build", script: "build" },
   ],
-  // The Vitest suites use both cores (two workers, and the hostile suite's servers): alone.
-  [{ name: "unit + hostile (embedded database)", script: "test:unit", env: embedded }],
-  // The browser suite mostly waits (pages, webhooks, a reconciler's interval): under one core on average. The
-  // database tests on PostgreSQL run beside it, one file at a time, on the core it leaves (docs/decisions/026).
   [
+    { name: "unit + hostile (embedded database)", script: "test:unit", env: embedded },
     { name: "browser end-to-end", script: "test:e2e" },
     ...(postgresUrl
-      ? [{ name: "database tests on PostgreSQL (beside it)", script: "test:postgres", env: { TEST_DATABASE_URL: postgresUrl, TEST_POSTGRES_WORKERS: "1" } }]
+      ? [{ name: "database tests on PostgreSQL", script: "test:postgres", env: { TEST_DATABASE_URL: postgresUrl } }]
       : []),
   ],
 ];
