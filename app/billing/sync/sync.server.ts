@@ -128,11 +128,17 @@ export function createBillingSync(deps: BillingSyncDeps) {
     const listed = await list(customer);
     const differences: SyncDifference[] = [];
     try {
-      await deps.prisma.$transaction(async (tx) => {
-        for (const item of listed) differences.push(...(await applyListed(tx, customer, item)));
-        if (options.dryRun) throw new DryRun();
-        await tx.customer.update({ where: { id: customer.id }, data: { lastSyncedAt: new Date() } });
-      });
+      await deps.prisma.$transaction(
+        async (tx) => {
+          for (const item of listed) differences.push(...(await applyListed(tx, customer, item)));
+          if (options.dryRun) throw new DryRun();
+          await tx.customer.update({ where: { id: customer.id }, data: { lastSyncedAt: new Date() } });
+        },
+        // Prisma's default of 5 s is for a request's transaction: a customer with 150 subscriptions is several
+        // statements each, and on a busy machine that took 5,027 ms, so the customer was never synced. The bound
+        // grows with the work (a hung statement still ends it); only this customer's rows are held meanwhile.
+        { timeout: transactionTimeoutMs(listed.length) },
+      );
     } catch (error) {
       if (!(error instanceof DryRun)) throw error;
     }
@@ -201,4 +207,9 @@ function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
   return String(value);
+}
+
+/** How long one customer's sync transaction may take: 5 s, and a quarter of a second more per subscription listed. */
+function transactionTimeoutMs(subscriptions: number): number {
+  return 5_000 + 250 * subscriptions;
 }
