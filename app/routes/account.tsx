@@ -16,9 +16,12 @@ export const meta: Route.MetaFunction = () => [
   { title: "Your account · PortalStack" },
 ];
 
-/** After checkout, the page asks again this often, this many times, for the subscription's webhook. */
-const CONFIRM_EVERY_MS = 2000;
-const CONFIRM_TRIES = 5;
+/**
+ * After checkout, the waits before each new look for the subscription's webhook: every 2 s for half a minute, then
+ * every 10 s up to two minutes. Five looks over 10 s were too few: a webhook that came after them (a busy provider,
+ * or a busy app: it happened in CI) left the page saying "confirming" until the user clicked "Check again".
+ */
+const CONFIRM_WAITS_MS = [...Array.from({ length: 15 }, () => 2_000), ...Array.from({ length: 9 }, () => 10_000)];
 
 export async function loader({ request }: Route.LoaderArgs) {
   const user = await auth.requireUser(request);
@@ -292,13 +295,17 @@ function ConfirmingSubscription() {
   // `revalidate` keeps its identity across revalidations, so the effect runs once per confirming episode.
   const { revalidate } = useRevalidator();
   useEffect(() => {
-    let tries = 0;
-    const timer = setInterval(() => {
-      tries++;
-      if (tries > CONFIRM_TRIES) clearInterval(timer);
-      else void revalidate();
-    }, CONFIRM_EVERY_MS);
-    return () => clearInterval(timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lookAgain = (look: number) => {
+      const wait = CONFIRM_WAITS_MS[look];
+      if (wait === undefined) return;
+      timer = setTimeout(() => {
+        void revalidate();
+        lookAgain(look + 1);
+      }, wait);
+    };
+    lookAgain(0);
+    return () => clearTimeout(timer);
   }, [revalidate]);
   return (
     <output className="alert alert-info">
