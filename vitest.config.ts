@@ -76,7 +76,7 @@ export default defineConfig({
         test: {
           ...selection,
           execArgv: ["--liftoff-only"],
-          maxWorkers: Number(process.env.TEST_POSTGRES_WORKERS ?? 2),
+          maxWorkers: 2,
           testTimeout: 30_000,
           hookTimeout: 30_000,
           globalSetup: ["tests/support/require-postgres.ts"],

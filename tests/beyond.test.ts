@@ -5,7 +5,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { findCustomer } from "../emulator/customers.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS } from "../emulator/provider-emulator.ts";
-import { createTestDatabase } from "./database.ts";
+import { createTestDatabase, keptOpen } from "./database.ts";
 import { sign, subscriptionEvent, webhookRequest } from "./webhook-events.ts";
 import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
@@ -23,11 +23,6 @@ async function start(env: Record<string, string>, database?: Database): Promise<
     parseConfig({ APP_ENV: "test", APP_URL: APP, PAYMENT_EMULATOR: "1", RATE_LIMIT_PROVIDER_CALLS_PER_MINUTE: "0", ...env }),
     { database: database ?? (await createTestDatabase()) },
   );
-}
-
-/** The database for services that must leave it open: the suite that made it closes it after its last services. */
-function keptOpen(database: Database): Database {
-  return { ...database, close: async () => {} };
 }
 
 async function signIn(services: Services, email: string, password = DEMO_PASSWORD): Promise<string> {

@@ -7,7 +7,7 @@ import type { Database } from "~/db/database.server.ts";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/demo/demo-accounts.ts";
 import { type Services, startServices } from "~/start-services.server.ts";
 import { EMULATOR_ONLY_CUSTOMER_IDS } from "../emulator/provider-emulator.ts";
-import { createTestDatabase } from "./database.ts";
+import { createTestDatabase, keptOpen } from "./database.ts";
 import { personalOrganizationId } from "~/orgs/billing-owner.ts";
 
 // Every row of the SPEC's billing-portal table, through the same request
@@ -59,11 +59,6 @@ async function signUpCustomer(services: Services, provider: ProviderId, provider
   if (!result.ok) throw new Error("could not sign up");
   await services.database.prisma.customer.create({ data: { organizationId: personalOrganizationId(result.user.id), provider, providerCustomerId } });
   return result.headers.get("Set-Cookie")!.split(";")[0]!;
-}
-
-/** The database for services that must leave it open: the suite that made it closes it after its last services. */
-function keptOpen(database: Database): Database {
-  return { ...database, close: async () => {} };
 }
 
 /** The one-time message a form post left for the account page. */

@@ -18,6 +18,14 @@ export async function createTestDatabase(options: Pick<DatabaseOptions, "onQuery
   return serverUrl ? createServerTestDatabase(serverUrl, options) : createEmbeddedTestDatabase(options);
 }
 
+/**
+ * The same database for services that must leave it open when they stop (a test that starts services again on it):
+ * whoever made it closes it after the last of them.
+ */
+export function keptOpen(database: Database): Database {
+  return { ...database, close: async () => {} };
+}
+
 async function createEmbeddedTestDatabase(options: DatabaseOptions): Promise<Database> {
   return openDatabase({ kind: "embedded", dataDir: IN_MEMORY_DATA_DIR, initialData: await migratedTemplate() }, options);
 }
